@@ -1,0 +1,295 @@
+"""The ``deckbuilder`` command line: Click commands only, over a Click-free library.
+
+Library errors (``BankError``, ``BuildError``) become messages and exit codes here, at one
+boundary: 0 success, 1 problems in the bank or a failed build, 2 usage errors.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from deckbuilder import __version__
+from deckbuilder.errors import BankError, BuildError, Problem, Severity, problems_as_json
+
+EXIT_PROBLEMS = 1
+EXIT_USAGE = 2
+
+bank_option = click.option(
+    "--bank",
+    "bank_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("questions"),
+    show_default=True,
+    envvar="DECKBUILDER_BANK",
+    help="Folder holding bank.yaml and the question files.",
+)
+strict_option = click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="deckbuilder")
+def main() -> None:
+    """Validate the NLP Interview Master question bank and build its exports."""
+
+
+@main.command()
+@bank_option
+@strict_option
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for tools, github for CI annotations.",
+)
+def validate(bank_dir: Path, strict: bool, output_format: str) -> None:
+    """Check every question file against the schema and the bank's rules.
+
+    Reports every problem in every file at once, as FILE:LINE:COLUMN: SEVERITY: MESSAGE [RULE].
+    """
+    from deckbuilder.validate import validate_bank
+
+    result = validate_bank(bank_dir)
+    _print_problems(result.problems, output_format)
+    if output_format == "text":
+        summary = f"{len(result.errors)} error(s), {len(result.warnings)} warning(s)"
+        if result.bank is not None:
+            summary = f"{len(result.bank.questions)} questions; {summary}"
+        click.echo(summary, err=True)
+    if result.failed(strict):
+        sys.exit(EXIT_PROBLEMS)
+
+
+@main.command()
+@bank_option
+@strict_option
+@click.option(
+    "-f",
+    "--format",
+    "formats",
+    multiple=True,
+    metavar="FORMAT",
+    help="Artifact to build (repeatable); default: every available format.",
+)
+@click.option(
+    "--level", "levels", multiple=True, metavar="LEVEL", help="Only this level (repeatable)."
+)
+@click.option(
+    "--category",
+    "categories",
+    multiple=True,
+    metavar="CATEGORY",
+    help="Only this category (repeatable).",
+)
+@click.option(
+    "--tag", "tags", multiple=True, metavar="TAG", help="Only questions with this tag (repeatable)."
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("dist"),
+    show_default=True,
+    help="Output folder.",
+)
+@click.option(
+    "--paper",
+    type=click.Choice(["a4", "letter"]),
+    default="a4",
+    show_default=True,
+    help="PDF paper size.",
+)
+@click.option(
+    "--by",
+    "guides_by",
+    type=click.Choice(["level", "category"]),
+    default="level",
+    show_default=True,
+    help="Markdown guides: one per level, or also one per category.",
+)
+@click.option(
+    "--styles",
+    "styles_dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Folder whose stylesheets replace the packaged ones, file by file.",
+)
+def build(
+    bank_dir: Path,
+    strict: bool,
+    formats: tuple[str, ...],
+    levels: tuple[str, ...],
+    categories: tuple[str, ...],
+    tags: tuple[str, ...],
+    output: Path,
+    paper: str,
+    guides_by: str,
+    styles_dir: Path | None,
+) -> None:
+    """Validate, render once, and write the chosen artifacts into the output folder.
+
+    Nothing is written unless every artifact was built.
+    """
+    from deckbuilder.build import BuildRequest, FilterError
+    from deckbuilder.build import build as run_build
+
+    request = BuildRequest(
+        bank_dir=bank_dir,
+        output=output,
+        formats=formats,
+        levels=levels,
+        categories=categories,
+        tags=tags,
+        paper=paper,
+        styles_dir=styles_dir,
+        guides_by=guides_by,
+        strict=strict,
+    )
+    show_progress = sys.stderr.isatty()
+    try:
+        report = run_build(
+            request,
+            on_exporter=(lambda name: click.echo(f"building {name}…", err=True))
+            if show_progress
+            else None,
+        )
+    except BankError as exc:
+        _fail_with_problems(exc)
+    except FilterError as exc:
+        raise click.UsageError(str(exc)) from exc
+    except BuildError as exc:
+        raise click.ClickException(str(exc)) from exc
+    _print_problems(report.warnings, "text")
+    for artifact in report.artifacts:
+        click.echo(f"{(output / artifact.relative_path).as_posix()}: {artifact.summary}")
+    click.echo(
+        f"built {len(report.artifacts)} artifact(s) from {len(report.bank.questions)} questions",
+        err=True,
+    )
+
+
+@main.command()
+@bank_option
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+)
+def stats(bank_dir: Path, output_format: str) -> None:
+    """Counts by level, category and tag; questions with code, math and references."""
+    from deckbuilder.stats import bank_stats
+
+    numbers = bank_stats(_load(bank_dir))
+    if output_format == "json":
+        click.echo(json.dumps(numbers.as_dict(), indent=2, ensure_ascii=False))
+        return
+    click.echo(f"questions: {numbers.total}")
+    for title, rows in (("by level", numbers.by_level), ("by category", numbers.by_category)):
+        click.echo(f"{title}:")
+        for name, count in rows:
+            click.echo(f"  {name:<28} {count:>4}")
+    click.echo("by tag (top 15):")
+    for name, count in numbers.by_tag[:15]:
+        click.echo(f"  {name:<28} {count:>4}")
+    click.echo(f"with code: {numbers.with_code} (with a check: {numbers.with_check})")
+    click.echo(f"with math: {numbers.with_math}")
+    click.echo(f"with references: {numbers.with_references}")
+
+
+@main.command()
+@click.argument("kind", type=click.Choice(["questions", "bank"]), default="questions")
+def schema(kind: str) -> None:
+    """Print the JSON Schema of a question file (default) or of bank.yaml."""
+    from deckbuilder.validate import schema_text
+
+    click.echo(schema_text(kind), nl=False)
+
+
+@main.command("check-code")
+@bank_option
+@click.option("--id", "ids", multiple=True, metavar="ID", help="Only this question (repeatable).")
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(1, 32),
+    default=2,
+    show_default=True,
+    help="Checks run in parallel.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(1, 3600),
+    default=120.0,
+    show_default=True,
+    help="Seconds per check.",
+)
+def check_code(bank_dir: Path, ids: tuple[str, ...], jobs: int, timeout: float) -> None:
+    """Run every code answer with its hidden check, each in a fresh folder."""
+    from deckbuilder.codecheck import run_checks, runnable_questions
+
+    bank = _load(bank_dir)
+    questions = [q for q in bank.questions if not ids or q.id in ids]
+    unknown = sorted(set(ids) - {q.id for q in bank.questions})
+    if unknown:
+        raise click.UsageError(f"unknown question id {unknown[0]!r}")
+    if not runnable_questions(questions):
+        raise click.UsageError("no runnable code answer with a check among the selected questions")
+
+    def report(result: object) -> None:
+        from deckbuilder.codecheck import CheckResult
+
+        assert isinstance(result, CheckResult)
+        mark = "ok  " if result.passed else "FAIL"
+        click.echo(f"{mark} {result.question_id} ({result.seconds:.1f} s)")
+
+    results = run_checks(questions, jobs=jobs, timeout=timeout, on_result=report)
+    failures = [r for r in results if not r.passed]
+    for failure in failures:
+        where = failure.location.display() if failure.location else failure.question_id
+        click.echo(
+            f"{where}: error: check of {failure.question_id!r} failed: {failure.summary} [code-check]",
+            err=True,
+        )
+        click.echo(_indent(failure.output), err=True)
+    click.echo(f"{len(results) - len(failures)} passed, {len(failures)} failed")
+    if failures:
+        sys.exit(EXIT_PROBLEMS)
+
+
+def _load(bank_dir: Path):  # type: ignore[no-untyped-def]
+    from deckbuilder.validate import load_valid_bank
+
+    try:
+        bank, _warnings = load_valid_bank(bank_dir)
+    except BankError as exc:
+        _fail_with_problems(exc)
+    return bank
+
+
+def _print_problems(problems: tuple[Problem, ...] | list[Problem], output_format: str) -> None:
+    if output_format == "json":
+        click.echo(problems_as_json(list(problems)))
+        return
+    for problem in problems:
+        line = problem.format_github() if output_format == "github" else problem.format_text()
+        click.echo(line, err=output_format == "text")
+
+
+def _fail_with_problems(exc: BankError) -> NoReturn:
+    _print_problems(exc.problems, "text")
+    errors = sum(p.severity is Severity.ERROR for p in exc.problems)
+    click.echo(
+        f"{errors} error(s), {len(exc.problems) - errors} warning(s): nothing was built", err=True
+    )
+    sys.exit(EXIT_PROBLEMS)
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.strip().splitlines()[-25:])

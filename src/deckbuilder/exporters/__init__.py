@@ -1,0 +1,42 @@
+"""The exporter registry: a plain dict from format name to where its code lives.
+
+Each exporter module defines ``export(rendered, context, staging) -> list[Artifact]`` and
+imports its heavy libraries (genanki, WeasyPrint) itself, so ``validate`` and ``--help``
+never pay for them. Adding a format is one entry here plus one module.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Protocol
+
+from deckbuilder.build_context import Artifact, BuildContext, Staging
+from deckbuilder.model import RenderedBank
+
+
+class Exporter(Protocol):
+    def __call__(
+        self, rendered: RenderedBank, context: BuildContext, staging: Staging
+    ) -> list[Artifact]: ...
+
+
+@dataclass(frozen=True)
+class ExporterSpec:
+    name: str
+    summary: str
+    module: str
+
+    def load(self) -> Exporter:
+        exporter: Exporter = importlib.import_module(self.module).export
+        return exporter
+
+
+EXPORTERS: dict[str, ExporterSpec] = {
+    spec.name: spec
+    for spec in (
+        ExporterSpec(
+            "markdown", "Markdown study guides in guides/", "deckbuilder.exporters.markdown"
+        ),
+    )
+}

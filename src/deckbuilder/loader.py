@@ -1,0 +1,263 @@
+"""YAML -> plain data, keeping the line and column of every value.
+
+PyYAML's ``safe_load`` forgets positions and keeps the last of two duplicate keys silently,
+so we compose the node graph ourselves (``yaml.SafeLoader`` underneath: no arbitrary
+objects) and build the data from the nodes, recording where each value and key stands.
+Hostile input (alias bombs, huge files, binary bytes, deep nesting, foreign tags) becomes
+a :class:`~deckbuilder.errors.Problem`, never a traceback.
+"""
+
+from __future__ import annotations
+
+import codecs
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.events import AliasEvent
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from deckbuilder.errors import Location, Problem, error
+
+#: Larger files are refused unread: the real bank's files are a few hundred KiB at most.
+MAX_FILE_BYTES = 2 * 1024 * 1024
+#: Nesting deeper than this is not a question bank; stop before Python's recursion limit.
+MAX_DEPTH = 40
+
+#: The tags a safe question file may carry (what YAML's core schema resolves plain scalars to).
+_SAFE_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:timestamp",
+    "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq",
+}
+
+PathKey = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Document:
+    """One parsed YAML file: its data and where every value and mapping key stands."""
+
+    path: Path
+    data: Any
+    #: JSON path of a value -> where the value starts.
+    positions: dict[PathKey, Location] = field(default_factory=dict)
+    #: JSON path of a mapping entry -> where its key starts (for "unknown field" messages).
+    key_positions: dict[PathKey, Location] = field(default_factory=dict)
+    #: JSON path of a block scalar (``|`` / ``>``) -> where its first content line starts.
+    block_starts: dict[PathKey, Location] = field(default_factory=dict)
+    #: JSON paths of ``|`` (literal, not folded) block scalars.
+    literal_blocks: set[PathKey] = field(default_factory=set)
+
+    def is_literal_block(self, path: PathKey) -> bool:
+        """True for a ``|`` block: its text lines are the file's lines, one for one."""
+        return path in self.literal_blocks
+
+    def locate(self, path: PathKey) -> Location:
+        """The closest known position for ``path``: the value, else its nearest parent."""
+        probe = tuple(path)
+        while probe:
+            if probe in self.positions:
+                return self.positions[probe]
+            probe = probe[:-1]
+        return self.positions.get((), Location(self.path, 1, 1))
+
+
+class _Reject(Exception):
+    """Internal: stop composing and report one problem."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
+
+
+class _PositionLoader(yaml.SafeLoader):
+    """A SafeLoader that refuses aliases (no billion laughs) and bounds nesting depth."""
+
+    def __init__(self, stream: str, path: Path) -> None:
+        super().__init__(stream)
+        self._path = path
+        self._depth = 0
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+        if self.check_event(AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise _Reject(
+                error(
+                    _mark(self._path, event.start_mark),
+                    "yaml-alias",
+                    "YAML aliases (*name) are not allowed in the bank; write the value out",
+                )
+            )
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                event = self.peek_event()  # type: ignore[no-untyped-call]
+                raise _Reject(
+                    error(
+                        _mark(self._path, event.start_mark),
+                        "too-deep",
+                        f"nesting deeper than {MAX_DEPTH} levels",
+                    )
+                )
+            return super().compose_node(parent, index)  # type: ignore[no-any-return,unused-ignore]
+        finally:
+            self._depth -= 1
+
+
+def load_file(path: Path) -> tuple[Document | None, list[Problem]]:
+    """Parse one YAML file; on failure return ``None`` and the problems that stopped it."""
+    whole_file = Location(path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        return None, [error(whole_file, "unreadable", f"cannot read file: {exc.strerror}")]
+    if size > MAX_FILE_BYTES:
+        limit = MAX_FILE_BYTES // (1024 * 1024)
+        return None, [
+            error(
+                whole_file,
+                "file-too-large",
+                f"file is {size / (1024 * 1024):.1f} MiB; a bank file may be at most {limit} MiB"
+                " (split it by topic)",
+            )
+        ]
+    raw = path.read_bytes()
+    text, problem = _decode(path, raw)
+    if problem is not None:
+        return None, [problem]
+    assert text is not None
+    loader = _PositionLoader(text, path)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return Document(path, None, {(): Location(path, 1, 1)}), []
+        document = Document(path, None)
+        data = _build(loader, node, (), document)
+        return Document(
+            path,
+            data,
+            document.positions,
+            document.key_positions,
+            document.block_starts,
+            document.literal_blocks,
+        ), []
+    except _Reject as rejected:
+        return None, [rejected.problem]
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = _mark(path, mark) if mark is not None else whole_file
+        reason = exc.problem or exc.context or "invalid YAML"
+        return None, [error(where, "yaml-syntax", f"invalid YAML: {reason}")]
+    except yaml.YAMLError as exc:
+        return None, [error(whole_file, "yaml-syntax", f"invalid YAML: {exc}")]
+    except RecursionError:
+        return None, [error(whole_file, "too-deep", "nesting is too deep to read")]
+    finally:
+        loader.dispose()
+
+
+def _decode(path: Path, raw: bytes) -> tuple[str | None, Problem | None]:
+    """Strict UTF-8 (an optional BOM is fine); point at the first byte that is not."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return None, error(Location(path, 1, 1), "encoding", "file is UTF-16; save it as UTF-8")
+    if b"\x00" in raw:
+        return None, error(
+            _offset_location(path, raw, raw.index(b"\x00")),
+            "binary-file",
+            "file contains NUL bytes; it is not a text file",
+        )
+    try:
+        return raw.decode("utf-8-sig"), None
+    except UnicodeDecodeError as exc:
+        return None, error(
+            _offset_location(path, raw, exc.start),
+            "encoding",
+            f"byte 0x{raw[exc.start]:02x} is not valid UTF-8; save the file as UTF-8",
+        )
+
+
+def _offset_location(path: Path, raw: bytes, offset: int) -> Location:
+    before = raw[:offset]
+    line = before.count(b"\n") + 1
+    column = offset - (before.rfind(b"\n") + 1) + 1
+    return Location(path, line, column)
+
+
+def _mark(path: Path, mark: Any) -> Location:
+    return Location(path, mark.line + 1, mark.column + 1)
+
+
+def _build(loader: _PositionLoader, node: Node, where: PathKey, doc: Document) -> Any:
+    """Turn a node into plain data, recording positions along the way."""
+    doc.positions[where] = _mark(doc.path, node.start_mark)
+    if node.tag not in _SAFE_TAGS:
+        raise _Reject(
+            error(
+                _mark(doc.path, node.start_mark),
+                "yaml-tag",
+                f"YAML tag {node.tag!r} is not allowed; use plain strings, lists and mappings",
+            )
+        )
+    if isinstance(node, ScalarNode):
+        if node.style in ("|", ">"):
+            doc.block_starts[where] = _block_content_start(doc.path, loader, node)
+            if node.style == "|":
+                doc.literal_blocks.add(where)
+        return loader.construct_object(node, deep=True)
+    if isinstance(node, SequenceNode):
+        return [_build(loader, item, (*where, i), doc) for i, item in enumerate(node.value)]
+    assert isinstance(node, MappingNode)
+    result: dict[str, Any] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, str):
+            raise _Reject(
+                error(
+                    _mark(doc.path, key_node.start_mark),
+                    "key-type",
+                    f"mapping keys must be strings, got {key!r}",
+                )
+            )
+        entry: PathKey = (*where, key)
+        if key in result:
+            first = doc.key_positions[entry]
+            raise _Reject(
+                error(
+                    _mark(doc.path, key_node.start_mark),
+                    "duplicate-key",
+                    f"duplicate key {key!r} (first defined at line {first.line});"
+                    " YAML would silently keep only the last one",
+                )
+            )
+        doc.key_positions[entry] = _mark(doc.path, key_node.start_mark)
+        result[key] = _build(loader, value_node, entry, doc)
+    return result
+
+
+def _block_content_start(path: Path, loader: _PositionLoader, node: ScalarNode) -> Location:
+    """Line and column of the first content line of a ``|``/``>`` block scalar.
+
+    The node's mark points at the indicator; the content starts on the next non-blank line,
+    indented by however many spaces the author used.
+    """
+    buffer: str = loader.buffer
+    start = node.start_mark.index
+    newline = buffer.find("\n", start)
+    line = node.start_mark.line + 2
+    offset = newline + 1
+    while 0 < offset < len(buffer):
+        end = buffer.find("\n", offset)
+        text = buffer[offset : end if end != -1 else len(buffer)]
+        if text.strip():
+            return Location(path, line, len(text) - len(text.lstrip(" ")) + 1)
+        if end == -1:
+            break
+        offset, line = end + 1, line + 1
+    return Location(path, node.start_mark.line + 1, node.start_mark.column + 1)

@@ -1,0 +1,166 @@
+"""The frozen values that pass between stages.
+
+loader -> validate produces a :class:`Bank`; render turns it into a :class:`RenderedBank`
+exactly once; exporters only read these. Everything is immutable so no exporter can change
+what another one sees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from deckbuilder.errors import Location
+
+
+@dataclass(frozen=True)
+class Level:
+    id: str
+    name: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Category:
+    id: str
+    name: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Reference:
+    title: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Code:
+    """A code answer. ``source`` is shown; ``check`` is hidden and proves ``source`` right."""
+
+    language: str
+    source: str
+    check: str | None = None
+    runnable: bool = True
+    reason: str | None = None
+    #: Where the first line of ``source`` / ``check`` sits in the YAML file, so a failure
+    #: inside the snippet can be reported at its YAML line.
+    source_location: Location | None = None
+    check_location: Location | None = None
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    question: str
+    level: str
+    categories: tuple[str, ...]
+    tags: tuple[str, ...]
+    answer: str
+    explanation: str
+    code: Code | None = None
+    references: tuple[Reference, ...] = ()
+    follow_ups: tuple[str, ...] = ()
+    pitfalls: tuple[str, ...] = ()
+    #: Position of the question's mapping in its YAML file.
+    location: Location = field(default_factory=lambda: Location(Path(".")))
+    #: 1-based position in the whole bank (level order, then file, then place in file).
+    number: int = 0
+    #: ``(field, where its first line is, whether it is a literal ``|`` block)`` for the
+    #: Markdown fields and references, so diagnostics inside a field name the YAML line.
+    field_locations: tuple[tuple[str, Location, bool], ...] = ()
+
+    def markdown_fields(self) -> tuple[tuple[str, str], ...]:
+        """``(field name, Markdown text)`` for every field rendered as Markdown."""
+        return (
+            ("question", self.question),
+            ("answer", self.answer),
+            ("explanation", self.explanation),
+            *((f"follow_ups[{i}]", text) for i, text in enumerate(self.follow_ups)),
+            *((f"pitfalls[{i}]", text) for i, text in enumerate(self.pitfalls)),
+        )
+
+    def field_location(self, name: str) -> tuple[Location, bool]:
+        """Where a field starts and whether lines inside it map 1:1 to YAML lines."""
+        for field_name, location, literal in self.field_locations:
+            if field_name == name:
+                return location, literal
+        return self.location, False
+
+
+@dataclass(frozen=True)
+class Bank:
+    """A validated question bank, questions in study order."""
+
+    title: str
+    slug: str
+    description: str
+    version: str
+    author: str
+    license: str
+    levels: tuple[Level, ...]
+    categories: tuple[Category, ...]
+    questions: tuple[Question, ...]
+    root: Path
+    homepage: str | None = None
+
+    def level(self, level_id: str) -> Level:
+        return next(level for level in self.levels if level.id == level_id)
+
+    def category(self, category_id: str) -> Category:
+        return next(c for c in self.categories if c.id == category_id)
+
+    def select(
+        self,
+        levels: Iterable[str] = (),
+        categories: Iterable[str] = (),
+        tags: Iterable[str] = (),
+    ) -> Bank:
+        """The questions matching every given filter (each filter matches any of its values)."""
+        wanted_levels, wanted_categories, wanted_tags = set(levels), set(categories), set(tags)
+        kept = tuple(
+            q
+            for q in self.questions
+            if (not wanted_levels or q.level in wanted_levels)
+            and (not wanted_categories or wanted_categories.intersection(q.categories))
+            and (not wanted_tags or wanted_tags.intersection(q.tags))
+        )
+        return replace(self, questions=kept)
+
+
+@dataclass(frozen=True)
+class Media:
+    """An image a question shows: where it is in the bank and its safe packaged name."""
+
+    path: Path
+    name: str
+
+
+@dataclass(frozen=True)
+class RenderedQuestion:
+    """A question with every Markdown field turned into sanitised HTML once.
+
+    Math stays TeX inside ``<span class="math inline">`` / ``<div class="math display">``
+    so each exporter finishes it for its target (MathJax, MathML, SVG, ``$..$``).
+    """
+
+    source: Question
+    question_html: str
+    answer_html: str
+    explanation_html: str
+    code_html: str | None
+    follow_ups_html: tuple[str, ...]
+    pitfalls_html: tuple[str, ...]
+    has_math: bool
+    media: tuple[Media, ...] = ()
+
+
+@dataclass(frozen=True)
+class RenderedBank:
+    bank: Bank
+    questions: tuple[RenderedQuestion, ...]
+
+    def select(self, bank: Bank) -> RenderedBank:
+        """Keep the rendered questions that ``bank`` (a selection of this bank) holds."""
+        kept = {q.id for q in bank.questions}
+        return RenderedBank(bank, tuple(q for q in self.questions if q.source.id in kept))

@@ -1,0 +1,202 @@
+"""Markdown, code and math -> sanitised HTML, once per question.
+
+Every exporter places this HTML; none re-renders Markdown. The stage is pure: the same bank
+gives byte-identical HTML. Math is left as TeX inside marked elements::
+
+    <span class="math math-inline">TeX</span>     <div class="math math-display">TeX</div>
+
+(TeX HTML-escaped), because each target finishes it differently: Anki's MathJax, MathML for
+browsers, SVG for WeasyPrint. Raw HTML in any field is cut down to an allow-list by nh3,
+because Anki and browsers execute what reaches them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import markdown
+import nh3
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import get_lexer_by_name
+
+from deckbuilder.model import Bank, Media, Question, RenderedBank, RenderedQuestion
+
+#: Tags a rendered field may contain. Everything else (script, style, iframe, form...) goes.
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "div", "dl", "dt", "em",
+    "h3", "h4", "h5", "h6", "hr", "i", "img", "kbd", "li", "ol", "p", "pre", "s", "span",
+    "strong", "sub", "sup", "table", "tbody", "td", "th", "thead", "tr", "ul",
+}  # fmt: skip
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title"},
+    "th": {"align"},
+    "td": {"align"},
+    "ol": {"start"},
+    "*": {"class"},
+}
+ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}
+
+_MARKDOWN_EXTENSIONS = [
+    "tables",
+    "sane_lists",
+    "pymdownx.superfences",
+    "pymdownx.highlight",
+    "pymdownx.arithmatex",
+    "pymdownx.tilde",
+]
+_MARKDOWN_CONFIG = {
+    "tables": {"use_align_attribute": True},
+    "pymdownx.highlight": {"use_pygments": True, "css_class": "highlight", "guess_lang": False},
+    "pymdownx.arithmatex": {"generic": True, "smart_dollar": True},
+    "pymdownx.tilde": {"subscript": False},
+}
+
+_INLINE_MATH = re.compile(r'<span class="arithmatex">\\\((.*?)\\\)</span>', re.S)
+_DISPLAY_MATH = re.compile(r'<div class="arithmatex">\\\[(.*?)\\\]</div>', re.S)
+MATH_ELEMENT = re.compile(
+    r'<(span|div) class="math math-(inline|display)">(.*?)</\1>', re.S
+)  # groups: tag, kind, escaped TeX
+
+
+def new_markdown() -> markdown.Markdown:
+    """One configured converter; reuse it (``reset()`` between fields) for speed."""
+    return markdown.Markdown(extensions=_MARKDOWN_EXTENSIONS, extension_configs=_MARKDOWN_CONFIG)
+
+
+def markdown_to_html(
+    converter: markdown.Markdown,
+    text: str,
+    *,
+    inline: bool = False,
+    media: Callable[[str], str | None] | None = None,
+) -> str:
+    """Render one Markdown field to sanitised HTML with math marked for the exporters.
+
+    ``inline`` drops the wrapping paragraph (question texts, list items). ``media`` maps an
+    image's relative path to its packaged name, or ``None`` to drop the image.
+    """
+    converter.reset()
+    raw = converter.convert(text)
+    raw = _INLINE_MATH.sub(r'<span class="math math-inline">\1</span>', raw)
+    raw = _DISPLAY_MATH.sub(r'<div class="math math-display">\1</div>', raw)
+    cleaned = sanitise(raw, media)
+    if inline and cleaned.startswith("<p>") and cleaned.endswith("</p>"):
+        inner = cleaned[3:-4]
+        if "<p>" not in inner:
+            cleaned = inner
+    return cleaned
+
+
+def sanitise(fragment: str, media: Callable[[str], str | None] | None = None) -> str:
+    """Cut HTML down to the allow-list: no scripts, no ``on*=``, no ``javascript:`` URLs."""
+
+    def filter_attribute(tag: str, attribute: str, value: str) -> str | None:
+        if tag == "img" and attribute == "src":
+            if re.match(r"^[a-z][a-z0-9+.-]*:", value, re.I) or media is None:
+                return None  # remote or unresolvable images are not packaged
+            return media(value)
+        return value
+
+    cleaned: str = nh3.clean(
+        fragment,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=ALLOWED_URL_SCHEMES,
+        attribute_filter=filter_attribute,
+        link_rel="noopener noreferrer",
+    )
+    return cleaned
+
+
+def highlight_code(source: str, language: str) -> str:
+    """Pygments HTML with CSS classes (``.highlight``), styled by :func:`pygments_css`."""
+    lexer = get_lexer_by_name(language if language != "text" else "text", stripnl=False)
+    return highlight(source, lexer, HtmlFormatter(cssclass="highlight", wrapcode=True))
+
+
+def pygments_css(style: str, scope: str = ".highlight") -> str:
+    """The stylesheet for highlighted code in one Pygments style, under a CSS scope."""
+    formatter: Any = HtmlFormatter(style=style)
+    return str(formatter.get_style_defs(scope))
+
+
+def iter_math(fragment: str) -> Iterator[tuple[str, str]]:
+    """Yield ``(kind, tex)`` for every math element of a rendered fragment."""
+    for match in MATH_ELEMENT.finditer(fragment):
+        yield match.group(2), html.unescape(match.group(3))
+
+
+def replace_math(fragment: str, convert: Callable[[str, str], str]) -> str:
+    """Replace every math element with ``convert(kind, tex)`` (the exporters' one math step)."""
+    return MATH_ELEMENT.sub(lambda m: convert(m.group(2), html.unescape(m.group(3))), fragment)
+
+
+def media_name(path: Path) -> str:
+    """A collision-free, safe file name for packaged media: content hash + tidy stem."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", path.stem).strip("-")[:40] or "media"
+    return f"dbm-{digest}-{stem}{path.suffix.lower()}"
+
+
+def resolve_media(question: Question, relative: str, root: Path) -> Path | None:
+    """An image path from a question's Markdown, if it stays inside the bank folder."""
+    base = question.location.path.parent
+    candidate = (base / relative).resolve()
+    try:
+        candidate.relative_to(root.resolve())
+    except ValueError:
+        return None
+    return candidate if candidate.is_file() else None
+
+
+def render_question(
+    converter: markdown.Markdown, question: Question, root: Path
+) -> RenderedQuestion:
+    packaged: dict[str, Media] = {}
+
+    def media(relative: str) -> str | None:
+        path = resolve_media(question, relative, root)
+        if path is None:
+            return None
+        item = Media(path, media_name(path))
+        packaged[item.name] = item
+        return item.name
+
+    def field(text: str, *, inline: bool = False) -> str:
+        return markdown_to_html(converter, text, inline=inline, media=media)
+
+    question_html = field(question.question, inline=True)
+    answer_html = field(question.answer)
+    explanation_html = field(question.explanation)
+    follow_ups = tuple(field(text, inline=True) for text in question.follow_ups)
+    pitfalls = tuple(field(text, inline=True) for text in question.pitfalls)
+    code_html = (
+        highlight_code(question.code.source, question.code.language) if question.code else None
+    )
+    fragments = (question_html, answer_html, explanation_html, *follow_ups, *pitfalls)
+    return RenderedQuestion(
+        source=question,
+        question_html=question_html,
+        answer_html=answer_html,
+        explanation_html=explanation_html,
+        code_html=code_html,
+        follow_ups_html=follow_ups,
+        pitfalls_html=pitfalls,
+        has_math=any(MATH_ELEMENT.search(f) for f in fragments),
+        media=tuple(packaged[name] for name in sorted(packaged)),
+    )
+
+
+def render_bank(bank: Bank) -> RenderedBank:
+    """Render every question of ``bank`` once."""
+    converter = new_markdown()
+    return RenderedBank(
+        bank, tuple(render_question(converter, q, bank.root) for q in bank.questions)
+    )

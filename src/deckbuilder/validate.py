@@ -1,0 +1,552 @@
+"""Schema + semantic rules -> every problem in every file, then a :class:`Bank`.
+
+The JSON Schemas in ``deckbuilder/schema/`` are the one definition of the format; the rules
+here cover what a schema cannot say (ids unique across files, levels declared in the
+manifest, code that compiles, TeX that parses...). Nothing stops at the first problem:
+all files are read and all rules run, then the caller fails once.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import latex2mathml.converter
+
+from deckbuilder.errors import BankError, Location, Problem, Severity, error, warning
+from deckbuilder.loader import Document, PathKey, load_file
+from deckbuilder.model import Bank, Category, Code, Level, Question, Reference
+from deckbuilder.render import iter_math, markdown_to_html, new_markdown, resolve_media
+
+MANIFEST_NAME = "bank.yaml"
+#: Longer first answers stop being what a candidate says in the first 20 seconds.
+ANSWER_MAX_WORDS = 60
+_MARKDOWN_FIELDS = ("question", "answer", "explanation")
+_LINK = re.compile(r"(!?)\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    bank: Bank | None
+    problems: tuple[Problem, ...]
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity is Severity.ERROR)
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity is Severity.WARNING)
+
+    def failed(self, strict: bool = False) -> bool:
+        return bool(self.errors or (strict and self.warnings))
+
+
+@cache
+def schema_text(name: str) -> str:
+    """The text of a shipped schema (``bank`` or ``questions``)."""
+    return (resources.files("deckbuilder") / "schema" / f"{name}.schema.json").read_text("utf-8")
+
+
+@cache
+def _validator(name: str) -> jsonschema.Draft202012Validator:
+    schema = json.loads(schema_text(name))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def question_files(root: Path) -> list[Path]:
+    """Every question file below ``root`` in a stable order (the manifest excluded)."""
+    files = [*root.rglob("*.yaml"), *root.rglob("*.yml")]
+    return sorted(p for p in files if p.resolve() != (root / MANIFEST_NAME).resolve())
+
+
+def validate_bank(root: Path) -> ValidationResult:
+    """Read and check the whole bank below ``root``; never raises for bad input."""
+    problems: list[Problem] = []
+    manifest_path = root / MANIFEST_NAME
+    if not manifest_path.is_file():
+        problems.append(
+            error(Location(manifest_path), "missing-manifest", f"no {MANIFEST_NAME} in {root}")
+        )
+        manifest = None
+    else:
+        manifest = _check_document(manifest_path, "bank", problems)
+    files = question_files(root)
+    if not files:
+        problems.append(error(Location(root), "empty-bank", "no question files (*.yaml) found"))
+    documents = [doc for path in files if (doc := _check_document(path, "questions", problems))]
+
+    levels, categories = _manifest_entries(manifest, problems)
+    questions: list[Question] = []
+    for document in documents:
+        questions.extend(_questions_of(document, levels, categories, problems))
+    _check_across_files(questions, problems)
+    problems.extend(p for q in questions for p in _check_question(q, root))
+
+    failed = any(p.severity is Severity.ERROR for p in problems)
+    if failed or manifest is None:
+        return ValidationResult(None, tuple(_sorted(problems)))
+    order = {level.id: i for i, level in enumerate(levels)}
+    ordered = sorted(enumerate(questions), key=lambda iq: (order[iq[1].level], iq[0]))
+    numbered = tuple(replace(q, number=n) for n, (_, q) in enumerate(ordered, start=1))
+    data = manifest.data
+    bank = Bank(
+        title=data["title"],
+        slug=data["slug"],
+        description=data["description"],
+        version=data["version"],
+        author=data["author"],
+        license=data["license"],
+        homepage=data.get("homepage"),
+        levels=tuple(levels),
+        categories=tuple(categories),
+        questions=numbered,
+        root=root,
+    )
+    return ValidationResult(bank, tuple(_sorted(problems)))
+
+
+def load_valid_bank(root: Path, strict: bool = False) -> tuple[Bank, tuple[Problem, ...]]:
+    """The bank, or :class:`BankError` with every problem; also returns the warnings."""
+    result = validate_bank(root)
+    if result.failed(strict) or result.bank is None:
+        raise BankError(result.problems)
+    return result.bank, result.warnings
+
+
+def _sorted(problems: Iterable[Problem]) -> list[Problem]:
+    return sorted(problems, key=lambda p: (p.location, p.rule, p.message))
+
+
+# --- schema -------------------------------------------------------------------------------
+
+
+def _check_document(path: Path, schema: str, problems: list[Problem]) -> Document | None:
+    document, load_problems = load_file(path)
+    problems.extend(load_problems)
+    if document is None:
+        return None
+    schema_problems = [
+        _schema_problem(document, e) for e in _validator(schema).iter_errors(document.data)
+    ]
+    problems.extend(schema_problems)
+    if not schema_problems:
+        return document
+    # A question file whose errors lie inside single questions is kept: its other questions
+    # are still checked one by one (see _question_is_well_formed).
+    data = document.data
+    keep = (
+        schema == "questions" and isinstance(data, dict) and isinstance(data.get("questions"), list)
+    )
+    return document if keep else None
+
+
+def _field_name(path: PathKey) -> str:
+    """``('questions', 3, 'references', 0, 'url')`` -> ``references[0].url``."""
+    parts = list(path)
+    if len(parts) >= 2 and parts[0] == "questions" and isinstance(parts[1], int):
+        parts = parts[2:]
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "the document"
+
+
+def _type_name(value: Any) -> str:
+    names = {bool: "boolean", int: "number", float: "number", str: "string", list: "list",
+             dict: "mapping", type(None): "nothing (null)"}  # fmt: skip
+    return names.get(type(value), type(value).__name__)
+
+
+_YAML_11_HINT = (
+    " (YAML reads unquoted yes/no/on/off/true/false as booleans, numbers as numbers and"
+    " an empty value as null: quote the text)"
+)
+
+
+def _schema_problem(document: Document, err: jsonschema.ValidationError) -> Problem:
+    path: PathKey = tuple(err.absolute_path)
+    where = document.locate(path)
+    name = _field_name(path)
+    keyword = err.validator
+    value: Any = err.instance
+    subschema: Any = err.schema
+    rule_value: Any = err.validator_value
+    if keyword == "required":
+        missing = re.match(r"'([^']+)'", err.message)
+        field = missing.group(1) if missing else "a field"
+        owner = f" in {name}" if name != "the document" else ""
+        return error(where, "missing-field", f"missing required field '{field}'{owner}")
+    if keyword == "additionalProperties":
+        allowed = sorted(subschema.get("properties", {}))
+        extras = [k for k in value if k not in allowed] if isinstance(value, dict) else []
+        key = extras[0] if extras else "?"
+        where = document.key_positions.get((*path, key), where)
+        close = difflib.get_close_matches(key, allowed, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else f"; allowed: {', '.join(allowed)}"
+        return error(where, "unknown-field", f"unknown field '{key}'{hint}")
+    if keyword == "type":
+        expected = err.validator_value
+        expected_text = {"object": "a mapping", "array": "a list", "string": "a string",
+                         "boolean": "true or false", "integer": "a whole number"}.get(
+            str(expected), str(expected))  # fmt: skip
+        hint = _YAML_11_HINT if expected == "string" and not isinstance(value, (dict, list)) else ""
+        return error(
+            where, "wrong-type", f"{name} must be {expected_text}, got {_type_name(value)}{hint}"
+        )
+    if keyword in ("minLength", "minItems") or (
+        keyword == "pattern" and err.validator_value == r"\S"
+    ):
+        return error(where, "empty-field", f"{name} must not be empty")
+    if keyword == "maxLength":
+        return error(
+            where, "too-long", f"{name} is {len(value)} characters; at most {err.validator_value}"
+        )
+    if keyword == "pattern":
+        return error(where, *_pattern_rule(path, value))
+    if keyword == "uniqueItems":
+        return error(where, "duplicate-item", f"{name} lists the same value twice")
+    if keyword == "enum":
+        options = ", ".join(str(v) for v in rule_value)
+        return error(where, "invalid-value", f"{name} is {value!r}; must be one of: {options}")
+    return error(where, f"schema-{keyword}", f"{name}: {err.message}")
+
+
+def _pattern_rule(path: PathKey, value: Any) -> tuple[str, str]:
+    last = next((p for p in reversed(path) if isinstance(p, str)), "")
+    if last == "tags":
+        return (
+            "tag-format",
+            f"tag {value!r} must be lower-case letters, digits, '-', '+' or '.' with no spaces"
+            " (it becomes an Anki tag, and Anki tags cannot contain spaces)",
+        )
+    if last == "version":
+        return "version-format", f"version {value!r} must be semantic: MAJOR.MINOR.PATCH"
+    return (
+        "id-format",
+        f"{_field_name(path)} {value!r} is not a valid id: use lower-case letters, digits and"
+        " single hyphens (e.g. 'word2vec-negative-sampling')",
+    )
+
+
+# --- building questions -----------------------------------------------------------------------
+
+
+def _manifest_entries(
+    manifest: Document | None, problems: list[Problem]
+) -> tuple[list[Level], list[Category]]:
+    if manifest is None or not isinstance(manifest.data, dict):
+        return [], []
+    levels = _entries(manifest, "levels", Level, problems)
+    categories = _entries(manifest, "categories", Category, problems)
+    return levels, categories
+
+
+def _entries(document: Document, key: str, kind: type, problems: list[Problem]) -> list[Any]:
+    seen: dict[str, Location] = {}
+    entries = []
+    for index, raw in enumerate(document.data.get(key) or []):
+        if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
+            continue
+        where = document.locate((key, index, "id"))
+        if raw["id"] in seen:
+            problems.append(
+                error(
+                    where,
+                    "duplicate-id",
+                    f"{key[:-1]} id {raw['id']!r} is declared twice"
+                    f" (first at line {seen[raw['id']].line})",
+                )
+            )
+            continue
+        seen[raw["id"]] = where
+        entries.append(
+            kind(raw["id"], str(raw.get("name", raw["id"])), str(raw.get("description", "")))
+        )
+    return entries
+
+
+def _questions_of(
+    document: Document, levels: list[Level], categories: list[Category], problems: list[Problem]
+) -> Iterator[Question]:
+    """Questions of one file that passed the schema, after the manifest cross-checks."""
+    level_ids = [level.id for level in levels]
+    category_ids = [c.id for c in categories]
+    for index, raw in enumerate(document.data["questions"]):
+        if not _question_is_well_formed(raw):
+            continue
+        base: PathKey = ("questions", index)
+        if levels and raw["level"] not in level_ids:
+            problems.append(_unknown(document, (*base, "level"), "level", raw["level"], level_ids))
+        for i, category in enumerate(raw["categories"]):
+            if categories and category not in category_ids:
+                problems.append(
+                    _unknown(document, (*base, "categories", i), "category", category, category_ids)
+                )
+        yield _question(document, base, raw)
+
+
+def _question_is_well_formed(raw: Any) -> bool:
+    """Only questions the schema accepted are built (their errors are already reported)."""
+    try:
+        _validator("questions").validate({"questions": [raw]})
+    except jsonschema.ValidationError:
+        return False
+    return True
+
+
+def _unknown(document: Document, path: PathKey, what: str, value: str, known: list[str]) -> Problem:
+    close = difflib.get_close_matches(value, known, n=1)
+    hint = f"did you mean '{close[0]}'?" if close else f"declared in bank.yaml: {', '.join(known)}"
+    return error(document.locate(path), f"unknown-{what}", f"unknown {what} {value!r}; {hint}")
+
+
+def _question(document: Document, base: PathKey, raw: dict[str, Any]) -> Question:
+    code = None
+    if "code" in raw:
+        c = raw["code"]
+        code = Code(
+            language=c["language"],
+            source=c["source"],
+            check=c.get("check"),
+            runnable=c.get("runnable", True),
+            reason=c.get("reason"),
+            source_location=_text_start(document, (*base, "code", "source")),
+            check_location=_text_start(document, (*base, "code", "check"))
+            if "check" in c
+            else None,
+        )
+    return Question(
+        id=raw["id"],
+        question=raw["question"],
+        level=raw["level"],
+        categories=tuple(raw["categories"]),
+        tags=tuple(raw.get("tags", ())),
+        answer=raw["answer"],
+        explanation=raw["explanation"],
+        code=code,
+        references=tuple(Reference(r["title"], r["url"]) for r in raw.get("references", ())),
+        follow_ups=tuple(raw.get("follow_ups", ())),
+        pitfalls=tuple(raw.get("pitfalls", ())),
+        location=document.locate(base),
+        field_locations=_field_locations(document, base, raw),
+    )
+
+
+def _text_start(document: Document, path: PathKey) -> Location:
+    """Where line 1 of a text value is: the first content line of a block scalar."""
+    return document.block_starts.get(path) or document.locate(path)
+
+
+def _field_locations(
+    document: Document, base: PathKey, raw: dict[str, Any]
+) -> tuple[tuple[str, Location, bool], ...]:
+    """Where each Markdown field and reference of a question starts (see ``Question``)."""
+    names: list[tuple[str, PathKey]] = [(name, (*base, name)) for name in _MARKDOWN_FIELDS]
+    for key in ("follow_ups", "pitfalls"):
+        names += [(f"{key}[{i}]", (*base, key, i)) for i in range(len(raw.get(key, ())))]
+    names += [
+        (f"references[{i}]", (*base, "references", i, "url"))
+        for i in range(len(raw.get("references", ())))
+    ]
+    return tuple(
+        (name, _text_start(document, path), document.is_literal_block(path)) for name, path in names
+    )
+
+
+# --- semantic rules ---------------------------------------------------------------------------
+
+
+def _normalised(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
+
+
+def _check_across_files(questions: list[Question], problems: list[Problem]) -> None:
+    ids: dict[str, Question] = {}
+    texts: dict[str, Question] = {}
+    for q in questions:
+        if q.id in ids:
+            first = ids[q.id].location
+            problems.append(
+                error(
+                    q.location,
+                    "duplicate-id",
+                    f"question id {q.id!r} is already used at {first.display()}",
+                )
+            )
+        else:
+            ids[q.id] = q
+        key = _normalised(q.question)
+        if key in texts:
+            first = texts[key].location
+            problems.append(
+                error(
+                    q.location,
+                    "duplicate-question",
+                    f"question text repeats question {texts[key].id!r} at {first.display()}",
+                )
+            )
+        else:
+            texts[key] = q
+
+
+def _check_question(question: Question, root: Path) -> Iterator[Problem]:
+    yield from _check_markdown_fields(question, root)
+    yield from _check_references(question)
+    yield from _check_code(question)
+    answer_words = len(question.answer.split())
+    answer_at = question.field_location("answer")[0]
+    if answer_words > ANSWER_MAX_WORDS:
+        yield warning(
+            answer_at,
+            "answer-too-long",
+            f"answer has {answer_words} words; keep the first answer under"
+            f" {ANSWER_MAX_WORDS} and move detail to the explanation",
+        )
+    if answer_words > len(question.explanation.split()):
+        yield warning(
+            answer_at,
+            "answer-longer-than-explanation",
+            "answer is longer than the explanation; the explanation should go deeper",
+        )
+
+
+def _check_markdown_fields(question: Question, root: Path) -> Iterator[Problem]:
+    converter = new_markdown()
+    for name, text in question.markdown_fields():
+        start, literal = question.field_location(name)
+
+        def at(
+            offset: int, text: str = text, start: Location = start, literal: bool = literal
+        ) -> Location:
+            """Exact line for ``|`` blocks (lines map 1:1); the field's start otherwise."""
+            if not literal:
+                return start
+            return Location(start.path, start.line + text.count("\n", 0, offset), start.column)
+
+        yield from _check_fences(name, text, at)
+        for offset, image, target in _links(text):
+            yield from _check_link(question, root, at(offset), image, target)
+        for _kind, tex in iter_math(markdown_to_html(converter, text)):
+            problem = _tex_problem(tex)
+            if problem:
+                yield error(
+                    at(max(text.find(tex), 0)),
+                    "math-syntax",
+                    f"{name}: TeX {_clip(tex)!r} does not parse: {problem}",
+                )
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _tex_problem(tex: str) -> str | None:
+    try:
+        latex2mathml.converter.convert(tex)
+    except Exception as exc:  # latex2mathml raises many types for bad TeX
+        return str(exc) or type(exc).__name__
+    return None
+
+
+def _links(text: str) -> Iterator[tuple[int, bool, str]]:
+    for match in _LINK.finditer(text):
+        yield match.start(), bool(match.group(1)), match.group(2)
+
+
+def _check_link(
+    question: Question, root: Path, where: Location, image: bool, target: str
+) -> Iterator[Problem]:
+    scheme = re.match(r"^([a-z][a-z0-9+.-]*):", target, re.I)
+    if image:
+        if scheme:
+            yield error(
+                where,
+                "remote-media",
+                f"image {target!r} must be a file inside questions/,"
+                " not a URL (decks and PDFs must work offline)",
+            )
+        elif resolve_media(question, target, root) is None:
+            yield error(
+                where,
+                "media-outside-bank",
+                f"image {target!r} does not exist inside {root.as_posix()}/",
+            )
+        return
+    if target.startswith("#"):
+        return
+    if not scheme or scheme.group(1).lower() not in ("http", "https", "mailto"):
+        yield error(where, "link-scheme", f"link {target!r} must be an http(s) URL")
+
+
+def _check_fences(name: str, text: str, at: Callable[[int], Location]) -> Iterator[Problem]:
+    """A fence left open swallows the rest of the field into a code block."""
+    open_fence: tuple[str, int] | None = None
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        match = _FENCE.match(line.rstrip("\n"))
+        if match:
+            marker = match.group(1)
+            if open_fence is None:
+                open_fence = (marker, offset)
+            elif (
+                marker[0] == open_fence[0][0]
+                and len(marker) >= len(open_fence[0])
+                and not match.group(2).strip()
+            ):
+                open_fence = None
+        offset += len(line)
+    if open_fence is not None:
+        yield error(
+            at(open_fence[1]),
+            "unclosed-fence",
+            f"{name}: code fence {open_fence[0]} is never closed",
+        )
+
+
+def _check_references(question: Question) -> Iterator[Problem]:
+    for index, reference in enumerate(question.references):
+        if not re.match(r"^https?://[^\s/]+\.[^\s]+$", reference.url):
+            yield error(
+                question.field_location(f"references[{index}]")[0],
+                "link-scheme",
+                f"references[{index}].url {reference.url!r} must be an http(s) URL",
+            )
+
+
+def _check_code(question: Question) -> Iterator[Problem]:
+    code = question.code
+    if code is None or code.language != "python":
+        return
+    for label, text, start in (
+        ("source", code.source, code.source_location),
+        ("check", code.check, code.check_location),
+    ):
+        if text is None or start is None:
+            continue
+        try:
+            compile(text, f"{question.id}:{label}", "exec")
+        except SyntaxError as exc:
+            line = start.line + (exc.lineno or 1) - 1
+            column = start.column + (exc.offset or 1) - 1
+            yield error(
+                Location(start.path, line, column),
+                "code-syntax",
+                f"code.{label} does not compile: {exc.msg}",
+            )
+    if code.runnable and code.check is None:
+        yield warning(
+            code.source_location or question.location,
+            "code-without-check",
+            "runnable Python code has no check script proving it right",
+        )
