@@ -23,17 +23,18 @@ class Severity(str, Enum):
 
 @dataclass(frozen=True, order=True)
 class Location:
-    """A 1-based line and column in a source file (0 means "the whole file")."""
+    """A 1-based line and column in a source file.
+
+    0 means "the whole file" (too large, missing...); it is shown as 1:1 so every
+    diagnostic has the same ``file:line:column`` shape editors and CI can jump to.
+    """
 
     path: Path
     line: int = 0
     column: int = 0
 
     def display(self, root: Path | None = None) -> str:
-        shown = _relative(self.path, root)
-        if self.line:
-            return f"{shown}:{self.line}:{self.column or 1}"
-        return shown
+        return f"{_relative(self.path, root)}:{self.line or 1}:{self.column or 1}"
 
 
 @dataclass(frozen=True)
@@ -52,10 +53,12 @@ class Problem:
     def format_github(self, root: Path | None = None) -> str:
         """A GitHub Actions workflow command, so CI annotates the offending line."""
         level = "error" if self.severity is Severity.ERROR else "warning"
-        parts = [f"file={_relative(self.location.path, root)}"]
-        if self.location.line:
-            parts += [f"line={self.location.line}", f"col={self.location.column or 1}"]
-        parts.append(f"title={self.rule}")
+        parts = [
+            f"file={_relative(self.location.path, root)}",
+            f"line={self.location.line or 1}",
+            f"col={self.location.column or 1}",
+            f"title={self.rule}",
+        ]
         message = self.message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
         return f"::{level} {','.join(parts)}::{message}"
 

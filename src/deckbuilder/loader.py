@@ -202,7 +202,8 @@ def _build(loader: _PositionLoader, node: Node, where: PathKey, doc: Document) -
             error(
                 _mark(doc.path, node.start_mark),
                 "yaml-tag",
-                f"YAML tag {node.tag!r} is not allowed; use plain strings, lists and mappings",
+                f"YAML tag {node.tag.replace('tag:yaml.org,2002:', '!!')!r} is not allowed;"
+                " use plain strings, lists and mappings",
             )
         )
     if isinstance(node, ScalarNode):

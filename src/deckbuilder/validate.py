@@ -125,7 +125,8 @@ def load_valid_bank(root: Path, strict: bool = False) -> tuple[Bank, tuple[Probl
 
 
 def _sorted(problems: Iterable[Problem]) -> list[Problem]:
-    return sorted(problems, key=lambda p: (p.location, p.rule, p.message))
+    """File, line, column order; a problem two schema keywords found is listed once."""
+    return sorted(set(problems), key=lambda p: (p.location, p.rule, p.message))
 
 
 # --- schema -------------------------------------------------------------------------------
@@ -443,7 +444,7 @@ def _check_markdown_fields(question: Question, root: Path) -> Iterator[Problem]:
                 yield error(
                     at(max(text.find(tex), 0)),
                     "math-syntax",
-                    f"{name}: TeX {_clip(tex)!r} does not parse: {problem}",
+                    f"{name}: TeX `{_clip(tex)}` does not parse: {problem}",
                 )
 
 
@@ -451,11 +452,28 @@ def _clip(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+_TEX_ERRORS = {
+    "NoAvailableTokensError": "a command is missing an argument or a closing brace",
+    "ExtraLeftOrMissingRightError": "\\left without a matching \\right",
+    "MissingSuperScriptOrSubscriptError": "^ or _ without anything to attach",
+    "DoubleSubscriptsError": "double subscript (write x_{ab} or {x_a}_b)",
+    "DoubleSuperscriptsError": "double superscript (write x^{ab} or {x^a}^b)",
+    "DenominatorNotFoundError": "\\frac needs a numerator and a denominator",
+    "NumeratorNotFoundError": "\\frac needs a numerator and a denominator",
+    "MissingEndError": "\\begin without \\end",
+}
+
+
 def _tex_problem(tex: str) -> str | None:
+    """Why latex2mathml (the renderer of the HTML page) cannot read ``tex``, or None."""
     try:
         latex2mathml.converter.convert(tex)
-    except Exception as exc:  # latex2mathml raises many types for bad TeX
-        return str(exc) or type(exc).__name__
+    except Exception as exc:  # latex2mathml raises a zoo of exception types for bad TeX
+        name = type(exc).__name__
+        if name in _TEX_ERRORS:
+            return _TEX_ERRORS[name]
+        words = re.sub(r"(?<!^)([A-Z])", r" \1", name.removesuffix("Error")).lower()
+        return f"{words}{': ' + str(exc) if str(exc) else ''}"
     return None
 
 
@@ -476,12 +494,14 @@ def _check_link(
                 f"image {target!r} must be a file inside questions/,"
                 " not a URL (decks and PDFs must work offline)",
             )
-        elif resolve_media(question, target, root) is None:
+        elif not (question.location.path.parent / target).resolve().is_relative_to(root.resolve()):
             yield error(
                 where,
                 "media-outside-bank",
-                f"image {target!r} does not exist inside {root.as_posix()}/",
+                f"image {target!r} points outside the bank folder; keep images inside it",
             )
+        elif resolve_media(question, target, root) is None:
+            yield error(where, "media-missing", f"image {target!r} does not exist")
         return
     if target.startswith("#"):
         return

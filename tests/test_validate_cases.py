@@ -1,0 +1,50 @@
+"""Every folder in tests/banks/invalid/ is a bank with mistakes and its exact diagnostics.
+
+``expected.txt`` holds what ``deckbuilder validate`` prints (run inside the folder) and
+``expected-exit`` its exit code; ``pytest --update-golden`` rewrites both on purpose.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import BANKS, assert_golden
+from deckbuilder.cli import main
+
+CASES = sorted(p for p in (BANKS / "invalid").iterdir() if p.is_dir())
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_invalid_bank_reports_exactly(
+    case: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch, update_golden: bool
+) -> None:
+    monkeypatch.chdir(case)
+    result = runner.invoke(main, ["validate", "--bank", "."])
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output + result.stderr
+    assert_golden(case / "expected.txt", result.stderr, update_golden)
+    assert_golden(case / "expected-exit", f"{result.exit_code}\n", update_golden)
+
+
+def test_every_case_names_file_line_column_and_rule() -> None:
+    for case in CASES:
+        lines = (case / "expected.txt").read_text("utf-8").splitlines()[:-1]
+        assert lines, f"{case.name} reports nothing"
+        for line in lines:
+            location, severity, _rest = line.split(": ", 2)
+            assert severity in ("error", "warning"), line
+            assert location.count(":") == 2, f"no file:line:column in {line!r}"
+            assert line.endswith("]") and " [" in line, f"no rule name in {line!r}"
+
+
+def test_strict_turns_warnings_into_failure(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(BANKS / "invalid" / "warnings-only")
+    assert runner.invoke(main, ["validate", "--bank", "."]).exit_code == 0
+    strict = runner.invoke(main, ["validate", "--bank", ".", "--strict"])
+    assert strict.exit_code == 1
+    assert "0 error(s), 3 warning(s)" in strict.stderr
