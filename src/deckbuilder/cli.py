@@ -164,6 +164,8 @@ def build(
         raise click.UsageError(str(exc)) from exc
     except BuildError as exc:
         raise click.ClickException(str(exc)) from exc
+    except OSError as exc:  # disk full, permission denied...: nothing was moved into place
+        raise click.ClickException(f"cannot write {exc.filename or output}: {exc.strerror}") from exc
     _print_problems(report.warnings, "text")
     for artifact in report.artifacts:
         click.echo(f"{(output / artifact.relative_path).as_posix()}: {artifact.summary}")

@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import markdown
 import nh3
@@ -145,15 +146,17 @@ def media_name(path: Path) -> str:
     return f"dbm-{digest}-{stem}{path.suffix.lower()}"
 
 
+def media_path(question: Question, relative: str) -> Path:
+    """Where an image link of a question's Markdown points (relative to its YAML file)."""
+    return (question.location.path.parent / unquote(relative)).resolve()
+
+
 def resolve_media(question: Question, relative: str, root: Path) -> Path | None:
-    """An image path from a question's Markdown, if it stays inside the bank folder."""
-    base = question.location.path.parent
-    candidate = (base / relative).resolve()
-    try:
-        candidate.relative_to(root.resolve())
-    except ValueError:
+    """The image file a link names, if it exists inside the bank folder; else ``None``."""
+    candidate = media_path(question, relative)
+    if not candidate.is_relative_to(root.resolve()) or not candidate.is_file():
         return None
-    return candidate if candidate.is_file() else None
+    return candidate
 
 
 def render_question(

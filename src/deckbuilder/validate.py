@@ -23,15 +23,21 @@ import latex2mathml.converter
 
 from deckbuilder.errors import BankError, Location, Problem, Severity, error, warning
 from deckbuilder.loader import Document, PathKey, load_file
+from deckbuilder.mdsource import blocks
 from deckbuilder.model import Bank, Category, Code, Level, Question, Reference
-from deckbuilder.render import iter_math, markdown_to_html, new_markdown, resolve_media
+from deckbuilder.render import (
+    iter_math,
+    markdown_to_html,
+    media_path,
+    new_markdown,
+    resolve_media,
+)
 
 MANIFEST_NAME = "bank.yaml"
 #: Longer first answers stop being what a candidate says in the first 20 seconds.
 ANSWER_MAX_WORDS = 60
 _MARKDOWN_FIELDS = ("question", "answer", "explanation")
 _LINK = re.compile(r"(!?)\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 
 
 @dataclass(frozen=True)
@@ -494,7 +500,7 @@ def _check_link(
                 f"image {target!r} must be a file inside questions/,"
                 " not a URL (decks and PDFs must work offline)",
             )
-        elif not (question.location.path.parent / target).resolve().is_relative_to(root.resolve()):
+        elif not media_path(question, target).is_relative_to(root.resolve()):
             yield error(
                 where,
                 "media-outside-bank",
@@ -511,27 +517,12 @@ def _check_link(
 
 def _check_fences(name: str, text: str, at: Callable[[int], Location]) -> Iterator[Problem]:
     """A fence left open swallows the rest of the field into a code block."""
-    open_fence: tuple[str, int] | None = None
-    offset = 0
-    for line in text.splitlines(keepends=True):
-        match = _FENCE.match(line.rstrip("\n"))
-        if match:
-            marker = match.group(1)
-            if open_fence is None:
-                open_fence = (marker, offset)
-            elif (
-                marker[0] == open_fence[0][0]
-                and len(marker) >= len(open_fence[0])
-                and not match.group(2).strip()
-            ):
-                open_fence = None
-        offset += len(line)
-    if open_fence is not None:
-        yield error(
-            at(open_fence[1]),
-            "unclosed-fence",
-            f"{name}: code fence {open_fence[0]} is never closed",
-        )
+    for block in blocks(text):
+        if not block.closed:
+            marker = block.text.lstrip(" ")[:3]
+            yield error(
+                at(block.offset), "unclosed-fence", f"{name}: code fence {marker} is never closed"
+            )
 
 
 def _check_references(question: Question) -> Iterator[Problem]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from deckbuilder.build_context import Artifact, BuildContext, Staging
+from deckbuilder.errors import BuildError
 from deckbuilder.model import RenderedBank
 
 
@@ -28,7 +29,16 @@ class ExporterSpec:
     module: str
 
     def load(self) -> Exporter:
-        exporter: Exporter = importlib.import_module(self.module).export
+        """Import the exporter; a missing optional library becomes an install hint."""
+        try:
+            module = importlib.import_module(self.module)
+        except ImportError as exc:
+            missing = exc.name or str(exc)
+            raise BuildError(
+                f"the {self.name} exporter needs {missing!r}, which is not installed;"
+                f" run scripts/bootstrap.sh (or pip install deckbuilder) to install it"
+            ) from exc
+        exporter: Exporter = module.export
         return exporter
 
 

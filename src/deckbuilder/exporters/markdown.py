@@ -1,0 +1,255 @@
+"""Markdown study guides for GitHub and any Markdown viewer (``dist/guides/``).
+
+GitHub renders Markdown, not our HTML, so this exporter places each question's *source*
+Markdown (the one format every other exporter derives from) after making it safe for that
+target: raw HTML in question text is escaped (GitHub would render it), fences get a
+language, images are copied next to the guides, and ``$..$`` math stays as GitHub renders it.
+Everything else is layout, in the Jinja2 templates under ``templates/markdown/``.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import markdown
+
+from deckbuilder.build_context import Artifact, BuildContext, Staging
+from deckbuilder.mdsource import blocks, neutralise_html
+from deckbuilder.model import Bank, Question, RenderedBank
+from deckbuilder.render import media_name, resolve_media
+from deckbuilder.resources import template_environment
+
+GUIDES = Path("guides")
+_IMAGE = re.compile(r"(!\[[^\]]*\]\()\s*<?([^)\s>]+)>?((?:\s+\"[^\"]*\")?\s*\))")
+_TAG = re.compile(r"<[^>]+>")
+
+
+@dataclass(frozen=True)
+class GuideQuestion:
+    """One question as the guide template shows it (Markdown strings, already made safe)."""
+
+    number: int
+    anchor: str
+    heading: str
+    level: str
+    categories: tuple[str, ...]
+    tags: tuple[str, ...]
+    answer: str
+    explanation: str
+    code: str | None
+    code_language: str
+    #: A backtick fence longer than any backtick run inside the code.
+    code_fence: str
+    references: tuple[tuple[str, str], ...]
+    follow_ups: tuple[str, ...]
+    pitfalls: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Guide:
+    file_name: str
+    title: str
+    description: str
+    questions: tuple[GuideQuestion, ...]
+
+
+def export(rendered: RenderedBank, context: BuildContext, staging: Staging) -> list[Artifact]:
+    bank = rendered.bank
+    copied: dict[str, Path] = {}
+    guides = _guides(bank, context.guides_by, copied)
+    environment = template_environment(autoescape=False)
+    guide_template = environment.get_template("markdown/guide.md.j2")
+    artifacts = []
+    for index, guide in enumerate(guides):
+        text = guide_template.render(
+            bank=bank,
+            guide=guide,
+            previous=guides[index - 1] if index > 0 else None,
+            next=guides[index + 1] if index + 1 < len(guides) else None,
+        )
+        staging.write_text(GUIDES / guide.file_name, _tidy(text))
+        artifacts.append(
+            Artifact(GUIDES / guide.file_name, f"{len(guide.questions)} question(s): {guide.title}")
+        )
+    index_text = environment.get_template("markdown/index.md.j2").render(
+        bank=bank,
+        guides=guides,
+        level_counts=_counts(bank, [(level.id, level.name) for level in bank.levels]),
+        category_counts=_counts(bank, [(c.id, c.name) for c in bank.categories], categories=True),
+        total=len(bank.questions),
+    )
+    staging.write_text(GUIDES / "README.md", _tidy(index_text))
+    for name, source in sorted(copied.items()):
+        staging.write_bytes(GUIDES / "media" / name, source.read_bytes())
+    media_note = f", {len(copied)} image(s)" if copied else ""
+    artifacts.insert(
+        0, Artifact(GUIDES / "README.md", f"index of {len(guides)} guides{media_note}")
+    )
+    return artifacts
+
+
+def _guides(bank: Bank, by: str, copied: dict[str, Path]) -> list[Guide]:
+    """One guide per level in study order, then (``by == "category"``) one per category."""
+    guides = []
+    for position, level in enumerate(bank.levels, start=1):
+        chosen = [q for q in bank.questions if q.level == level.id]
+        if chosen:
+            guides.append(
+                Guide(
+                    f"{position}-{level.id}.md",
+                    level.name,
+                    level.description,
+                    _guide_questions(bank, chosen, copied),
+                )
+            )
+    if by == "category":
+        for category in bank.categories:
+            chosen = [q for q in bank.questions if category.id in q.categories]
+            if chosen:
+                guides.append(
+                    Guide(
+                        f"category-{category.id}.md",
+                        category.name,
+                        category.description,
+                        _guide_questions(bank, chosen, copied),
+                    )
+                )
+    return guides
+
+
+def _guide_questions(
+    bank: Bank, questions: list[Question], copied: dict[str, Path]
+) -> tuple[GuideQuestion, ...]:
+    slugs = GithubSlugs()
+    for fixed_heading in ("Contents", "Questions"):  # the template's own headings come first
+        slugs.slug(fixed_heading)
+    return tuple(_guide_question(bank, q, slugs, copied) for q in questions)
+
+
+def _guide_question(
+    bank: Bank, q: Question, slugs: GithubSlugs, copied: dict[str, Path]
+) -> GuideQuestion:
+    def safe(text: str) -> str:
+        return _safe_markdown(text, q, bank.root, copied)
+
+    heading = f"{q.number}. {_single_line(safe(q.question))}"
+    code = q.code
+    return GuideQuestion(
+        number=q.number,
+        anchor=slugs.slug(heading_text(heading)),
+        heading=heading,
+        level=bank.level(q.level).name,
+        categories=tuple(bank.category(c).name for c in q.categories),
+        tags=q.tags,
+        answer=safe(q.answer).strip(),
+        explanation=safe(q.explanation).strip(),
+        code=code.source.rstrip("\n") if code else None,
+        code_language=code.language if code else "text",
+        code_fence=_fence_for(code.source if code else ""),
+        references=tuple((_link_text(r.title), r.url) for r in q.references),
+        follow_ups=tuple(_single_line(safe(t)) for t in q.follow_ups),
+        pitfalls=tuple(_single_line(safe(t)) for t in q.pitfalls),
+    )
+
+
+def _safe_markdown(text: str, question: Question, root: Path, copied: dict[str, Path]) -> str:
+    """Question Markdown made safe for GitHub: no raw HTML, fences with a language, media."""
+    out = []
+    for block in blocks(text):
+        if block.fenced:
+            out.append(block.text if block.info else _add_language(block.text))
+        else:
+            out.append(_packaged_images(neutralise_html(block.text), question, root, copied))
+    return "".join(out)
+
+
+def _add_language(fenced: str) -> str:
+    first, _, rest = fenced.partition("\n")
+    return f"{first.rstrip()}text\n{rest}"
+
+
+def _packaged_images(prose: str, question: Question, root: Path, copied: dict[str, Path]) -> str:
+    def swap(match: re.Match[str]) -> str:
+        source = resolve_media(question, match.group(2), root)
+        if source is None:  # the validator already refused it; never link outside the bank
+            return ""
+        name = media_name(source)
+        copied[name] = source
+        return f"{match.group(1)}media/{name}{match.group(3)}"
+
+    return _IMAGE.sub(swap, prose)
+
+
+def _fence_for(source: str) -> str:
+    longest = max((len(run) for run in re.findall(r"`+", source)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def _single_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _link_text(title: str) -> str:
+    return re.sub(r"([\[\]\\])", r"\\\1", _single_line(title))
+
+
+def _counts(
+    bank: Bank, entries: Iterable[tuple[str, str]], *, categories: bool = False
+) -> list[tuple[str, str, int]]:
+    rows = []
+    for entry_id, name in entries:
+        if categories:
+            count = sum(entry_id in q.categories for q in bank.questions)
+        else:
+            count = sum(q.level == entry_id for q in bank.questions)
+        rows.append((entry_id, name, count))
+    return rows
+
+
+def _tidy(text: str) -> str:
+    """Collapse the blank lines templates leave (never inside code), end with one newline."""
+    parts = [
+        block.text if block.fenced else re.sub(r"\n{3,}", "\n\n", block.text)
+        for block in blocks(text)
+    ]
+    return "".join(parts).strip("\n") + "\n"
+
+
+_PLAIN = markdown.Markdown()
+
+
+def heading_text(heading_markdown: str) -> str:
+    """The text content a Markdown renderer gives a heading (what GitHub slugs)."""
+    _PLAIN.reset()
+    rendered = _PLAIN.convert(f"# {heading_markdown}")  # as a heading: "12." is no list
+    return html.unescape(_TAG.sub("", rendered)).strip()
+
+
+class GithubSlugs:
+    """GitHub's heading anchors (github-slugger): lower-case, punctuation dropped,
+    spaces to hyphens, and ``-1``, ``-2`` ... appended to repeats within one document."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, int] = {}
+
+    def slug(self, text: str) -> str:
+        base = "".join(
+            ch
+            for ch in text.lower()
+            if ch.isalnum() or ch in "-_ " or unicodedata.category(ch).startswith("M")
+        ).replace(" ", "-")
+        count = self._seen.get(base, 0)
+        self._seen[base] = count + 1
+        if count == 0:
+            return base
+        candidate = f"{base}-{count}"
+        while candidate in self._seen:
+            count += 1
+            candidate = f"{base}-{count}"
+        self._seen[candidate] = 1
+        return candidate
