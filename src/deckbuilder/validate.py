@@ -294,11 +294,19 @@ def _questions_of(
             continue
         base: PathKey = ("questions", index)
         if levels and raw["level"] not in level_ids:
-            problems.append(_unknown(document, (*base, "level"), "level", raw["level"], level_ids))
+            problems.append(
+                _unknown(document, (*base, "level"), "unknown-level", raw["level"], level_ids)
+            )
         for i, category in enumerate(raw["categories"]):
             if categories and category not in category_ids:
                 problems.append(
-                    _unknown(document, (*base, "categories", i), "category", category, category_ids)
+                    _unknown(
+                        document,
+                        (*base, "categories", i),
+                        "unknown-category",
+                        category,
+                        category_ids,
+                    )
                 )
         yield _question(document, base, raw)
 
@@ -312,10 +320,12 @@ def _question_is_well_formed(raw: Any) -> bool:
     return True
 
 
-def _unknown(document: Document, path: PathKey, what: str, value: str, known: list[str]) -> Problem:
+def _unknown(document: Document, path: PathKey, rule: str, value: str, known: list[str]) -> Problem:
+    """``unknown-level``/``unknown-category``, with the closest declared id as a hint."""
     close = difflib.get_close_matches(value, known, n=1)
     hint = f"did you mean '{close[0]}'?" if close else f"declared in bank.yaml: {', '.join(known)}"
-    return error(document.locate(path), f"unknown-{what}", f"unknown {what} {value!r}; {hint}")
+    what = rule.removeprefix("unknown-")
+    return error(document.locate(path), rule, f"unknown {what} {value!r}; {hint}")
 
 
 def _question(document: Document, base: PathKey, raw: dict[str, Any]) -> Question:
