@@ -45,8 +45,10 @@ class ExporterSpec:
 EXPORTERS: dict[str, ExporterSpec] = {
     spec.name: spec
     for spec in (
+        ExporterSpec("pdf", "printable study guide and cheat sheet", "deckbuilder.exporters.pdf"),
         ExporterSpec(
             "markdown", "Markdown study guides in guides/", "deckbuilder.exporters.markdown"
         ),
+        ExporterSpec("html", "offline single-file study page", "deckbuilder.exporters.html"),
     )
 }

@@ -1,0 +1,182 @@
+"""Printable PDFs via WeasyPrint: a full study guide and a two-column cheat sheet.
+
+The exporter places the shared rendered HTML into print templates; its one per-target step
+is math: WeasyPrint runs no JavaScript and draws no MathML, so every distinct formula is
+drawn once as SVG with ziamath (glyphs become paths: nothing to embed, same on every
+machine) and aligned on the text baseline. Layout lives in ``templates/pdf/`` and
+``styles/pdf-*.css``; fonts are the DejaVu families (Debian's fonts-dejavu-core/extra,
+installed by scripts/bootstrap.sh), which cover Greek, arrows and math symbols.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import cache
+from pathlib import Path
+
+from deckbuilder.build_context import Artifact, BuildContext, Staging
+from deckbuilder.model import Bank, RenderedBank, RenderedQuestion
+from deckbuilder.render import pygments_css, replace_math
+from deckbuilder.resources import style_text, template_environment
+
+#: Formula size per document, in CSS pixels (1px = 0.75pt), matching its body text
+#: (10pt in the study guide, 7.6pt in the cheat sheet).
+MATH_SIZE_PX = {"study-guide": 13.3, "cheat-sheet": 10.1}
+#: Print-friendly Pygments style: dark text, no background fills.
+CODE_STYLE = "friendly_grayscale"
+_VIEWBOX = re.compile(r'viewBox="([-\d.]+) ([-\d.]+) ([-\d.]+) ([-\d.]+)"')
+
+
+@dataclass(frozen=True)
+class PrintQuestion:
+    """A question's HTML with math already drawn, plus the labels the templates need."""
+
+    number: int
+    anchor: str
+    level_name: str
+    level_badge: str
+    categories: str
+    short_label: str
+    question_html: str
+    answer_html: str
+    explanation_html: str
+    code_html: str | None
+    references: tuple[tuple[str, str], ...]
+    follow_ups_html: tuple[str, ...]
+    pitfalls_html: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PrintLevel:
+    id: str
+    name: str
+    badge: str
+    questions: tuple[PrintQuestion, ...]
+
+
+def export(rendered: RenderedBank, context: BuildContext, staging: Staging) -> list[Artifact]:
+    from weasyprint import CSS, HTML  # heavy: imported only when a PDF is built
+
+    bank = rendered.bank
+    date = datetime.fromtimestamp(context.source_date_epoch, tz=timezone.utc)
+    environment = template_environment()
+    artifacts = []
+    for kind, label in (("study-guide", "study guide"), ("cheat-sheet", "cheat sheet")):
+        # The cheat sheet shows only questions and short answers: draw only their math.
+        levels = _print_levels(rendered, MATH_SIZE_PX[kind], full=kind == "study-guide")
+        html = environment.get_template(f"pdf/{kind}.html.j2").render(
+            bank=bank,
+            levels=levels,
+            total=sum(len(level.questions) for level in levels),
+            date=date,
+            iso_date=date.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            paper=context.paper,
+            filtered=context.filtered,
+            keywords=", ".join(c.name for c in bank.categories),
+        )
+        css = "\n".join(
+            [
+                style_text("pdf-base.css", context.styles_dir),
+                style_text(f"pdf-{kind}.css", context.styles_dir),
+                pygments_css(CODE_STYLE, ".highlight"),
+            ]
+        )
+        identifier = hashlib.sha256(html.encode() + css.encode()).hexdigest()[:32].encode()
+        document = HTML(string=html, base_url=str(bank.root)).render(stylesheets=[CSS(string=css)])
+        pdf = document.write_pdf(pdf_identifier=identifier)
+        name = Path(f"{bank.slug}-{kind}.pdf")
+        staging.write_bytes(name, pdf)
+        artifacts.append(
+            Artifact(name, f"{label}: {len(document.pages)} pages, {len(pdf) // 1024} KiB")
+        )
+    return artifacts
+
+
+def _print_levels(rendered: RenderedBank, math_size: float, full: bool) -> tuple[PrintLevel, ...]:
+    bank = rendered.bank
+    levels = []
+    for level in bank.levels:
+        chosen = [q for q in rendered.questions if q.source.level == level.id]
+        if chosen:
+            badge = _badge(bank, level.id)
+            levels.append(
+                PrintLevel(
+                    level.id,
+                    level.name,
+                    badge,
+                    tuple(_print_question(bank, q, math_size, full) for q in chosen),
+                )
+            )
+    return tuple(levels)
+
+
+def _badge(bank: Bank, level_id: str) -> str:
+    """A letter that survives black-and-white printing: B, I, A, M... (first letter)."""
+    return bank.level(level_id).name[:1].upper()
+
+
+def _print_question(bank: Bank, q: RenderedQuestion, math_size: float, full: bool) -> PrintQuestion:
+    """The print view of a question; ``full=False`` leaves out all but question and answer."""
+    source = q.source
+
+    def draw(fragment: str) -> str:
+        return draw_math(fragment, math_size)
+
+    return PrintQuestion(
+        number=source.number,
+        anchor=f"q-{source.id}",
+        level_name=bank.level(source.level).name,
+        level_badge=_badge(bank, source.level),
+        categories=", ".join(bank.category(c).name for c in source.categories),
+        short_label=_short_label(source.number, source.question),
+        question_html=draw(q.question_html),
+        answer_html=draw(q.answer_html),
+        explanation_html=draw(q.explanation_html) if full else "",
+        code_html=q.code_html if full else None,
+        references=tuple((r.title, r.url) for r in source.references) if full else (),
+        follow_ups_html=tuple(draw(f) for f in q.follow_ups_html) if full else (),
+        pitfalls_html=tuple(draw(p) for p in q.pitfalls_html) if full else (),
+    )
+
+
+def _short_label(number: int, question: str, limit: int = 60) -> str:
+    """A bookmark label: the question without Markdown/TeX marks, cut at a word boundary."""
+    plain = re.sub(r"[`*_$\\]", "", " ".join(question.split()))
+    if len(plain) > limit:
+        plain = plain[:limit].rsplit(" ", 1)[0] + "…"
+    return f"{number}. {plain}"
+
+
+def draw_math(fragment: str, size: float) -> str:
+    """Replace every marked formula of a rendered fragment by its SVG drawing."""
+    return replace_math(fragment, lambda kind, tex: _svg_img(kind, tex, size))
+
+
+@cache
+def _svg_img(kind: str, tex: str, size: float) -> str:
+    """One formula as an ``<img>`` of SVG, drawn once per distinct (kind, TeX, size)."""
+    import ziamath
+
+    inline = kind == "inline"
+    svg = ziamath.Latex(tex, size=size, inline=inline).svg()  # type: ignore[attr-defined]
+    width, height, depth = _svg_metrics(svg)
+    data = base64.b64encode(svg.encode()).decode()
+    css_class = "math-inline" if inline else "math-display"
+    style = f"width:{width:.2f}px;height:{height:.2f}px"
+    if inline:
+        style += f";vertical-align:{-depth:.2f}px"
+    alt = tex.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+    return f'<img class="{css_class}" alt="{alt}" style="{style}" src="data:image/svg+xml;base64,{data}">'
+
+
+def _svg_metrics(svg: str) -> tuple[float, float, float]:
+    """Width, height and depth below the baseline (ziamath puts the baseline at y = 0)."""
+    match = _VIEWBOX.search(svg)
+    if match is None:
+        return 0.0, 0.0, 0.0
+    _x, y, width, height = (float(v) for v in match.groups())
+    return width, height, max(0.0, height + y)
