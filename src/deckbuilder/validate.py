@@ -455,12 +455,9 @@ def _check_markdown_fields(question: Question, root: Path) -> Iterator[Problem]:
         for offset, image, target in _links(text):
             yield from _check_link(question, root, at(offset), image, target)
         for _kind, tex in iter_math(markdown_to_html(converter, text)):
-            problem = _tex_problem(tex)
-            if problem:
+            for rule, problem in _tex_problems(tex):
                 yield error(
-                    at(max(text.find(tex), 0)),
-                    "math-syntax",
-                    f"{name}: TeX `{_clip(tex)}` does not parse: {problem}",
+                    at(max(text.find(tex), 0)), rule, f"{name}: TeX `{_clip(tex)}` {problem}"
                 )
 
 
@@ -480,17 +477,39 @@ _TEX_ERRORS = {
 }
 
 
-def _tex_problem(tex: str) -> str | None:
-    """Why latex2mathml (the renderer of the HTML page) cannot read ``tex``, or None."""
+#: TeX commands that turn a formula into a link or inject styles/ids: Anki's MathJax and
+#: the MathML converter would carry them into pages that run scripts.
+_UNSAFE_TEX = re.compile(r"\\(href|url|style|class|cssId|html\w*|data|unicode)(?![A-Za-z])")
+#: A command latex2mathml did not know stays as text (``<mi>\arg</mi>``): the HTML page and
+#: the PDF (ziamath builds on latex2mathml) would print it literally.
+_UNKNOWN_COMMAND = re.compile(r">(\\[A-Za-z]+)<")
+
+
+def _tex_problems(tex: str) -> Iterator[tuple[str, str]]:
+    """``(rule, why)`` for TeX that is unsafe, unparsable, or that a renderer would misdraw."""
+    unsafe = _UNSAFE_TEX.search(tex)
+    if unsafe:
+        yield "math-unsafe", f"uses \\{unsafe.group(1)}, which is not allowed in the bank"
+        return
     try:
-        latex2mathml.converter.convert(tex)
+        mathml = latex2mathml.converter.convert(tex)
     except Exception as exc:  # latex2mathml raises a zoo of exception types for bad TeX
         name = type(exc).__name__
         if name in _TEX_ERRORS:
-            return _TEX_ERRORS[name]
-        words = re.sub(r"(?<!^)([A-Z])", r" \1", name.removesuffix("Error")).lower()
-        return f"{words}{': ' + str(exc) if str(exc) else ''}"
-    return None
+            why = _TEX_ERRORS[name]
+        else:
+            words = re.sub(r"(?<!^)([A-Z])", r" \1", name.removesuffix("Error")).lower()
+            why = f"{words}{': ' + str(exc) if str(exc) else ''}"
+        yield "math-syntax", f"does not parse: {why}"
+        return
+    for command in sorted(set(_UNKNOWN_COMMAND.findall(mathml))):
+        yield (
+            "math-unsupported",
+            f"uses {command}, which the page and PDF renderers do not know"
+            f" (write \\mathrm{{{command[1:]}}} or \\operatorname{{{command[1:]}}})",
+        )
+    if "\\operatorname*" in tex:
+        yield "math-unsupported", "uses \\operatorname*, which the renderers draw as a stray '*'"
 
 
 def _links(text: str) -> Iterator[tuple[int, bool, str]]:
