@@ -1,0 +1,210 @@
+"""The offline study page: the whole bank as one self-contained HTML file.
+
+The page has to work from a USB stick or an e-mail attachment, so everything it needs is
+inside the file: the stylesheet (``styles/html.css`` plus the generated code colours), the
+script (``assets/html.js``), images as ``data:`` URIs and math as MathML, which current
+browsers draw natively. The questions are placed as ready HTML cards, so the page is readable
+(fully expanded) even with scripts off, and prints without any script.
+
+A Content-Security-Policy admits only this build's stylesheet and script by their hashes and
+allows no fetch at all: even if something slipped past the sanitiser, no injected script runs
+and the page cannot reach the network.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import mimetypes
+import re
+import xml.etree.ElementTree as ElementTree
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from latex2mathml.converter import convert_to_element
+from markupsafe import Markup
+
+from deckbuilder import __version__
+from deckbuilder.build_context import Artifact, BuildContext, Staging
+from deckbuilder.model import Bank, Media, RenderedBank, RenderedQuestion
+from deckbuilder.render import pygments_css, replace_math
+from deckbuilder.resources import asset_text, style_text, template_environment
+
+#: Pygments styles for code in the light and the dark theme.
+LIGHT_CODE_STYLE = "default"
+DARK_CODE_STYLE = "github-dark"
+
+#: The MathML attributes latex2mathml emits that only shape the rendering. Anything else it
+#: copies from the TeX (``\href`` -> ``href``, ``\style`` -> ``style``) could navigate or
+#: fetch, so it is dropped.
+MATHML_ATTRIBUTES = frozenset(
+    {
+        "accent", "accentunder", "columnalign", "columnlines", "columnspacing", "depth",
+        "display", "displaystyle", "fence", "form", "height", "largeop", "linebreak",
+        "linethickness", "lspace", "mathbackground", "mathcolor", "mathsize", "mathvariant",
+        "maxsize", "minsize", "movablelimits", "notation", "rowalign", "rowlines",
+        "rowspacing", "rspace", "scriptlevel", "separator", "stretchy", "symmetric",
+        "voffset", "width", "xmlns",
+    }
+)  # fmt: skip
+
+_CHARACTER_REFERENCE = re.compile(r"&#x([0-9A-Fa-f]+);")
+
+
+@dataclass(frozen=True)
+class Card:
+    """One question as the page shows it: its source plus every fragment finished for HTML."""
+
+    question: RenderedQuestion
+    level_index: int
+    question_html: Markup
+    answer_html: Markup
+    explanation_html: Markup
+    code_html: Markup | None
+    follow_ups_html: tuple[Markup, ...]
+    pitfalls_html: tuple[Markup, ...]
+
+
+def export(rendered: RenderedBank, context: BuildContext, staging: Staging) -> list[Artifact]:
+    """Write ``<bank slug>.html``."""
+    name = f"{rendered.bank.slug}.html"
+    data = render_page(rendered, context).encode("utf-8")
+    staging.write_bytes(name, data)
+    count = len(rendered.questions)
+    return [Artifact(Path(name), f"offline study page, {count} questions, {len(data) // 1024} KiB")]
+
+
+def render_page(rendered: RenderedBank, context: BuildContext) -> str:
+    """The complete page; equal inputs give equal text (the date comes from the context)."""
+    bank = rendered.bank
+    css = inline_text(style_text("html.css", context.styles_dir) + code_stylesheet())
+    script = asset_text("html.js")
+    levels = Counter(q.source.level for q in rendered.questions)
+    categories = Counter(c for q in rendered.questions for c in q.source.categories)
+    built = datetime.fromtimestamp(context.source_date_epoch, tz=timezone.utc)
+    return (
+        template_environment()
+        .get_template("html/page.html.j2")
+        .render(
+            bank=bank,
+            cards=[card(q, bank) for q in rendered.questions],
+            levels=[(level, levels[level.id]) for level in bank.levels if levels[level.id]],
+            categories=[(c, categories[c.id]) for c in bank.categories if categories[c.id]],
+            css=Markup(css),
+            script=Markup(script),
+            content_security_policy=content_security_policy(css, script),
+            built=built.date().isoformat(),
+            version=__version__,
+        )
+    )
+
+
+def card(question: RenderedQuestion, bank: Bank) -> Card:
+    """Finish every fragment of one question: MathML for math, ``data:`` URIs for images."""
+    images = {media.name: data_uri(media) for media in question.media}
+
+    def finish(fragment: str) -> Markup:
+        with_math = replace_math(fragment, mathml)
+        # Packaged names are content hashes, so a literal replacement hits only the image.
+        for name, uri in images.items():
+            with_math = with_math.replace(f'src="{name}"', f'src="{uri}"')
+        return Markup(with_math)
+
+    return Card(
+        question=question,
+        level_index=bank.levels.index(bank.level(question.source.level)),
+        question_html=finish(question.question_html),
+        answer_html=finish(question.answer_html),
+        explanation_html=finish(question.explanation_html),
+        code_html=Markup(question.code_html) if question.code_html is not None else None,
+        follow_ups_html=tuple(finish(text) for text in question.follow_ups_html),
+        pitfalls_html=tuple(finish(text) for text in question.pitfalls_html),
+    )
+
+
+def mathml(kind: str, tex: str) -> str:
+    """TeX -> MathML that is safe to place in HTML.
+
+    latex2mathml's own ``convert`` un-escapes its serialised output to keep its character
+    references, which also un-escapes text: ``\\text{<script>}`` would come out as a live
+    script element. So the element tree is serialised here instead: its character
+    references are decoded to characters, attributes go through :data:`MATHML_ATTRIBUTES`,
+    and ElementTree escapes every text.
+    """
+    root = convert_to_element(tex, display="block" if kind == "display" else "inline")
+    for element in root.iter():
+        for attribute in set(element.attrib) - MATHML_ATTRIBUTES:
+            del element.attrib[attribute]
+        element.text = element.text and _decode_references(element.text)
+        element.tail = element.tail and _decode_references(element.tail)
+    markup = ElementTree.tostring(root, encoding="unicode")
+    # A wide display formula scrolls inside its own box instead of widening a phone's page.
+    return f'<div class="math-display">{markup}</div>' if kind == "display" else markup
+
+
+def _decode_references(text: str) -> str:
+    return _CHARACTER_REFERENCE.sub(lambda m: chr(int(m.group(1), 16)), text)
+
+
+def data_uri(media: Media) -> str:
+    """An image embedded in the page, so the file stays self-contained."""
+    mime = mimetypes.guess_type(media.name)[0] or "application/octet-stream"
+    return f"data:{mime};base64,{base64.b64encode(media.path.read_bytes()).decode('ascii')}"
+
+
+def code_stylesheet() -> str:
+    """Pygments colours for both themes.
+
+    The dark rules apply on screen only (printing always uses the light ones, dark code
+    colours are unreadable on paper); their reset keeps a light rule the dark style does not
+    override (bold keywords, say) from leaking into the dark theme. Pygments' unscoped rules
+    (line numbers, which the page does not use) are left out so neither theme leaks.
+    """
+    light = ".highlight"
+    dark = '[data-theme="dark"] .highlight'
+    reset = f"{dark} span {{ color: inherit; background: none; font: inherit; border: 0 }}"
+    return "\n".join(
+        [
+            _scoped_rules(LIGHT_CODE_STYLE, light),
+            "@media screen {",
+            reset,
+            _scoped_rules(DARK_CODE_STYLE, dark),
+            "}",
+            "",
+        ]
+    )
+
+
+def _scoped_rules(style: str, scope: str) -> str:
+    css = pygments_css(style, scope)
+    return "\n".join(line for line in css.splitlines() if line.startswith(scope))
+
+
+def inline_text(css: str) -> str:
+    """A stylesheet safe inside ``<style>``: ``<\\/`` is ``</`` to CSS but closes nothing.
+
+    Only the stylesheet needs this, since ``--styles`` lets a user supply it; the script is
+    deckbuilder's own.
+    """
+    return css.replace("</", "<\\/")
+
+
+def content_security_policy(css: str, script: str) -> str:
+    """Only this page's own style and script; no fetch of any kind; images only inline."""
+    return "; ".join(
+        [
+            "default-src 'none'",
+            f"script-src '{_sha256(script)}'",
+            f"style-src '{_sha256(css)}'",
+            "img-src data:",
+            "base-uri 'none'",
+            "form-action 'none'",
+        ]
+    )
+
+
+def _sha256(text: str) -> str:
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return "sha256-" + base64.b64encode(digest).decode("ascii")
