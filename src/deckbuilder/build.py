@@ -46,7 +46,11 @@ class BuildReport:
     warnings: tuple[Problem, ...] = field(default=())
 
 
-def build(request: BuildRequest, on_exporter: Callable[[str], None] | None = None) -> BuildReport:
+#: ``progress(exporter about to run or "" when all are done, exporters done, exporters total)``
+Progress = Callable[[str, int, int], None]
+
+
+def build(request: BuildRequest, progress: Progress | None = None) -> BuildReport:
     """Run a whole build; raises ``BankError``/``BuildError`` and then writes nothing."""
     bank, warnings = load_valid_bank(request.bank_dir, strict=request.strict)
     formats = request.formats or tuple(EXPORTERS)
@@ -66,10 +70,12 @@ def build(request: BuildRequest, on_exporter: Callable[[str], None] | None = Non
     staging = Staging(request.output)
     artifacts: list[Artifact] = []
     try:
-        for name in formats:
-            if on_exporter is not None:
-                on_exporter(name)
+        for done, name in enumerate(formats):
+            if progress is not None:
+                progress(name, done, len(formats))
             artifacts.extend(EXPORTERS[name].load()(rendered, context, staging))
+        if progress is not None:
+            progress("", len(formats), len(formats))
         staging.commit()
     finally:
         staging.discard()

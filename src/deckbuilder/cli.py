@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 
@@ -150,14 +150,9 @@ def build(
         guides_by=guides_by,
         strict=strict,
     )
-    show_progress = sys.stderr.isatty()
     try:
-        report = run_build(
-            request,
-            on_exporter=(lambda name: click.echo(f"building {name}…", err=True))
-            if show_progress
-            else None,
-        )
+        with _ProgressBar() as bar:
+            report = run_build(request, progress=bar.show if sys.stderr.isatty() else None)
     except BankError as exc:
         _fail_with_problems(exc)
     except FilterError as exc:
@@ -165,7 +160,9 @@ def build(
     except BuildError as exc:
         raise click.ClickException(str(exc)) from exc
     except OSError as exc:  # disk full, permission denied...: nothing was moved into place
-        raise click.ClickException(f"cannot write {exc.filename or output}: {exc.strerror}") from exc
+        raise click.ClickException(
+            f"cannot write {exc.filename or output}: {exc.strerror}"
+        ) from exc
     _print_problems(report.warnings, "text")
     for artifact in report.artifacts:
         click.echo(f"{(output / artifact.relative_path).as_posix()}: {artifact.summary}")
@@ -263,6 +260,32 @@ def check_code(bank_dir: Path, ids: tuple[str, ...], jobs: int, timeout: float) 
     click.echo(f"{len(results) - len(failures)} passed, {len(failures)} failed")
     if failures:
         sys.exit(EXIT_PROBLEMS)
+
+
+class _ProgressBar:
+    """A bar on stderr, one step per exporter, created only when stderr is a terminal."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+
+    def show(self, name: str, done: int, total: int) -> None:
+        if self._bar is None:
+            self._bar = click.progressbar(
+                length=total,
+                label="building",
+                file=sys.stderr,
+                show_eta=False,
+                item_show_func=lambda item: item,
+            )
+            self._bar.__enter__()
+        self._bar.update(done - self._bar.pos, name or "done")
+
+    def __enter__(self) -> _ProgressBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
 
 
 def _load(bank_dir: Path):  # type: ignore[no-untyped-def]
