@@ -70,10 +70,15 @@ def build(request: BuildRequest, progress: Progress | None = None) -> BuildRepor
     staging = Staging(request.output)
     artifacts: list[Artifact] = []
     try:
+        active = rendered.active()
+        if not active.questions and not all(EXPORTERS[f].includes_retired for f in formats):
+            raise FilterError("every selected question is retired")
         for done, name in enumerate(formats):
             if progress is not None:
                 progress(name, done, len(formats))
-            artifacts.extend(EXPORTERS[name].load()(rendered, context, staging))
+            spec = EXPORTERS[name]
+            given = rendered if spec.includes_retired else active
+            artifacts.extend(spec.load()(given, context, staging))
         if progress is not None:
             progress("", len(formats), len(formats))
         staging.commit()

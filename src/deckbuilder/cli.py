@@ -288,6 +288,53 @@ class _ProgressBar:
             self._bar.__exit__(None, None, None)
 
 
+@main.command("diff")
+@bank_option
+@click.argument("old")
+@click.argument("new", required=False)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["markdown", "json"]),
+    default="markdown",
+    show_default=True,
+    help="markdown for a release body, json for tools.",
+)
+def diff_command(bank_dir: Path, old: str, new: str | None, output_format: str) -> None:
+    """List questions added, changed, re-levelled and retired between OLD and NEW.
+
+    OLD and NEW are bank folders or git refs (tags, commits); NEW defaults to the bank as it
+    is now.
+    """
+    from deckbuilder.diff import bank_at, diff_banks
+
+    try:
+        with bank_at(old, bank_dir) as old_dir, bank_at(new or str(bank_dir), bank_dir) as new_dir:
+            changes = diff_banks(old_dir, new_dir)
+    except BankError as exc:
+        _fail_with_problems(exc)
+    except BuildError as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo(changes.as_json() if output_format == "json" else changes.as_markdown(), nl=False)
+
+
+@main.command("lock-ids")
+@bank_option
+def lock_ids(bank_dir: Path) -> None:
+    """Record the ids of this bank version in released-ids.json (run when releasing).
+
+    From then on, validate fails if one of them disappears: retire questions instead.
+    """
+    from deckbuilder.releases import LOCK_NAME, record_release
+
+    bank = _load(bank_dir)
+    changed = record_release(bank_dir, bank.version, (q.id for q in bank.questions))
+    state = "recorded" if changed else "already recorded"
+    click.echo(
+        f"{len(bank.questions)} ids of version {bank.version} {state} in {bank_dir / LOCK_NAME}"
+    )
+
+
 def _load(bank_dir: Path):  # type: ignore[no-untyped-def]
     from deckbuilder.validate import load_valid_bank
 

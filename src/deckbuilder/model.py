@@ -66,6 +66,8 @@ class Question:
     location: Location = field(default_factory=lambda: Location(Path(".")))
     #: 1-based position in the whole bank (level order, then file, then place in file).
     number: int = 0
+    #: Released once, now withdrawn: kept for the Anki deck only (see ``RenderedBank.active``).
+    retired: bool = False
     #: ``(field, where its first line is, whether it is a literal ``|`` block)`` for the
     #: Markdown fields and references, so diagnostics inside a field name the YAML line.
     field_locations: tuple[tuple[str, Location, bool], ...] = ()
@@ -159,6 +161,11 @@ class RenderedQuestion:
 class RenderedBank:
     bank: Bank
     questions: tuple[RenderedQuestion, ...]
+
+    def active(self) -> RenderedBank:
+        """Without retired questions: what guides, PDFs and the page show."""
+        kept = tuple(q for q in self.questions if not q.source.retired)
+        return RenderedBank(replace(self.bank, questions=tuple(q.source for q in kept)), kept)
 
     def select(self, bank: Bank) -> RenderedBank:
         """Keep the rendered questions that ``bank`` (a selection of this bank) holds."""

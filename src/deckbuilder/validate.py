@@ -25,6 +25,7 @@ from deckbuilder.errors import BankError, Location, Problem, Severity, error, wa
 from deckbuilder.loader import Document, PathKey, load_file
 from deckbuilder.mdsource import blocks
 from deckbuilder.model import Bank, Category, Code, Level, Question, Reference
+from deckbuilder.releases import check_released_ids
 from deckbuilder.render import (
     iter_math,
     markdown_to_html,
@@ -102,8 +103,14 @@ def validate_bank(root: Path) -> ValidationResult:
     failed = any(p.severity is Severity.ERROR for p in problems)
     if failed or manifest is None:
         return ValidationResult(None, tuple(_sorted(problems)))
+    problems.extend(check_released_ids(root, {q.id for q in questions}))
+    if any(p.severity is Severity.ERROR for p in problems):
+        return ValidationResult(None, tuple(_sorted(problems)))
     order = {level.id: i for i, level in enumerate(levels)}
-    ordered = sorted(enumerate(questions), key=lambda iq: (order[iq[1].level], iq[0]))
+    # Retired questions go last, so the numbers learners see stay dense.
+    ordered = sorted(
+        enumerate(questions), key=lambda iq: (iq[1].retired, order[iq[1].level], iq[0])
+    )
     numbered = tuple(replace(q, number=n) for n, (_, q) in enumerate(ordered, start=1))
     data = manifest.data
     bank = Bank(
@@ -355,6 +362,7 @@ def _question(document: Document, base: PathKey, raw: dict[str, Any]) -> Questio
         references=tuple(Reference(r["title"], r["url"]) for r in raw.get("references", ())),
         follow_ups=tuple(raw.get("follow_ups", ())),
         pitfalls=tuple(raw.get("pitfalls", ())),
+        retired=raw.get("retired", False),
         location=document.locate(base),
         field_locations=_field_locations(document, base, raw),
     )

@@ -27,6 +27,9 @@ class ExporterSpec:
     name: str
     summary: str
     module: str
+    #: Anki never deletes notes on import, so the deck keeps retired questions (tagged);
+    #: every other format shows only the active ones.
+    includes_retired: bool = False
 
     def load(self) -> Exporter:
         """Import the exporter; a missing optional library becomes an install hint."""
