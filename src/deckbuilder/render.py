@@ -123,9 +123,14 @@ def highlight_code(source: str, language: str) -> str:
 
 
 def pygments_css(style: str, scope: str = ".highlight") -> str:
-    """The stylesheet for highlighted code in one Pygments style, under a CSS scope."""
+    """The rules of one Pygments style, every one under ``scope``.
+
+    Pygments also emits unscoped ``pre``/line-number rules; they are dropped, or they would
+    leak into the whole card or page (and a dark theme's into the light one).
+    """
     formatter: Any = HtmlFormatter(style=style)
-    return str(formatter.get_style_defs(scope))
+    css = str(formatter.get_style_defs(scope))
+    return "\n".join(line for line in css.splitlines() if line.startswith(scope))
 
 
 def iter_math(fragment: str) -> Iterator[tuple[str, str]]:

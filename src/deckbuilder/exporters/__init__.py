@@ -48,6 +48,9 @@ class ExporterSpec:
 EXPORTERS: dict[str, ExporterSpec] = {
     spec.name: spec
     for spec in (
+        ExporterSpec(
+            "anki", "Anki deck (.apkg), a sub-deck per level", "deckbuilder.exporters.anki", True
+        ),
         ExporterSpec("pdf", "printable study guide and cheat sheet", "deckbuilder.exporters.pdf"),
         ExporterSpec(
             "markdown", "Markdown study guides in guides/", "deckbuilder.exporters.markdown"

@@ -167,19 +167,14 @@ def code_stylesheet() -> str:
     reset = f"{dark} span {{ color: inherit; background: none; font: inherit; border: 0 }}"
     return "\n".join(
         [
-            _scoped_rules(LIGHT_CODE_STYLE, light),
+            pygments_css(LIGHT_CODE_STYLE, light),
             "@media screen {",
             reset,
-            _scoped_rules(DARK_CODE_STYLE, dark),
+            pygments_css(DARK_CODE_STYLE, dark),
             "}",
             "",
         ]
     )
-
-
-def _scoped_rules(style: str, scope: str) -> str:
-    css = pygments_css(style, scope)
-    return "\n".join(line for line in css.splitlines() if line.startswith(scope))
 
 
 def inline_text(css: str) -> str:
