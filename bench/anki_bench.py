@@ -18,15 +18,11 @@ machine and compare runs made on the same one.
 from __future__ import annotations
 
 import argparse
-import gc
 import tempfile
-import textwrap
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 import genanki
+from common import EPOCH, HEADER, measure, row, write_synthetic_bank
 
 from deckbuilder.build_context import BuildContext, Staging
 from deckbuilder.errors import BankError
@@ -35,22 +31,13 @@ from deckbuilder.model import RenderedBank
 from deckbuilder.render import render_bank
 from deckbuilder.validate import load_valid_bank
 
-EPOCH = 1_700_000_000
-LEVELS = ("beginner", "intermediate", "advanced", "math-code")
-CATEGORIES = ("nlp-fundamentals", "transformers-llms", "math-pytorch", "evaluation")
-PER_FILE = 100
-T = TypeVar("T")
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--questions", type=int, default=10_000, help="synthetic bank size")
     parser.add_argument("--bank", type=Path, default=Path("questions"), help="the real bank")
     args = parser.parse_args()
-    print(
-        f"{'bank':<26}{'questions':>10}  {'stage':<16}{'wall s':>9}{'CPU s':>9}{'peak MiB':>10}"
-        f"{'size':>11}"
-    )
+    print(HEADER)
     try:
         run(f"real ({args.bank})", args.bank)
     except BankError as exc:
@@ -102,102 +89,6 @@ def genanki_floor(rendered: RenderedBank, target: Path) -> None:
             )
         )
     genanki.Package(list(decks.values())).write_to_file(str(target), timestamp=EPOCH)
-
-
-def measure(stage: Callable[[], T]) -> tuple[T, tuple[float, float], float]:
-    """``(result, (wall seconds, CPU seconds), peak resident growth in MiB)`` of one call.
-
-    CPU time is reported too because wall time on a shared machine mostly measures the
-    neighbours."""
-    gc.collect()
-    Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
-    before = _status_kib("VmRSS")
-    start, cpu = time.perf_counter(), time.process_time()
-    result = stage()
-    seconds = (time.perf_counter() - start, time.process_time() - cpu)
-    return result, seconds, (_status_kib("VmHWM") - before) / 1024
-
-
-def _status_kib(key: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1])
-    raise RuntimeError(f"{key} missing from /proc/self/status")
-
-
-def row(
-    label: str,
-    count: int | None,
-    stage: str,
-    seconds: tuple[float, float],
-    peak: float,
-    size: int | None,
-) -> None:
-    shown_count = "" if count is None else str(count)
-    shown_size = "" if size is None else f"{size / 1024:.0f} KiB"
-    wall, cpu = seconds
-    print(
-        f"{label:<26}{shown_count:>10}  {stage:<16}{wall:>9.2f}{cpu:>9.2f}{peak:>10.1f}"
-        f"{shown_size:>11}"
-    )
-
-
-def write_synthetic_bank(root: Path, total: int) -> None:
-    """A valid bank shaped like the real one: math, tables, fenced and answer code, links."""
-    root.mkdir(parents=True)
-    levels = "".join(f"  - id: {level}\n    name: {level.title()}\n" for level in LEVELS)
-    categories = "".join(f"  - id: {c}\n    name: {c.title()}\n" for c in CATEGORIES)
-    (root / "bank.yaml").write_text(
-        "title: Synthetic Bank\nslug: synthetic\ndescription: Benchmark bank.\n"
-        "version: 1.0.0\nauthor: bench\nlicense: CC0-1.0\n"
-        f"levels:\n{levels}categories:\n{categories}",
-        "utf-8",
-    )
-    for start in range(0, total, PER_FILE):
-        numbers = range(start + 1, min(start + PER_FILE, total) + 1)
-        text = "questions:\n" + "".join(_question(n) for n in numbers)
-        (root / f"part-{start // PER_FILE:04d}.yaml").write_text(text, "utf-8")
-
-
-def _question(n: int) -> str:
-    level = LEVELS[n % len(LEVELS)]
-    explanation = (
-        f"Mechanism number {n}: the softmax of $z_{{{n}}}$ over $d_k = {n % 512 + 1}$"
-        " dimensions is computed after subtracting the maximum, because the exponential"
-        " overflows for large logits and the result does not change.\n\n"
-        "$$p_i = \\frac{\\exp(z_i - m)}{\\sum_j \\exp(z_j - m)}$$\n\n"
-        + "Interviewers then ask about gradients, temperature and numerical precision. " * 6
-        + "\n\n| case | effect |\n|---|---|\n| small | fine |\n| large | overflow |\n"
-        + ("\n```python\nprint('fenced', 1 < 2)\n```\n" if n % 5 == 0 else "")
-    )
-    first, second = CATEGORIES[n % len(CATEGORIES)], CATEGORIES[(n + 1) % len(CATEGORIES)]
-    lines = [
-        f"  - id: synthetic-{n:05d}",
-        f"    question: What happens to softmax logits in synthetic case {n} when $T < 1$?",
-        f"    level: {level}",
-        f"    categories: [{first}, {second}]",
-        f"    tags: [softmax, case-{n % 50}]",
-        f"    answer: They are sharpened; the largest logit dominates in case {n}.",
-        "    explanation: |",
-        textwrap.indent(explanation, " " * 6).rstrip("\n"),
-        "    references:",
-        f"      - title: Reference {n}",
-        f"        url: https://example.org/papers/{n}",
-        "    follow_ups:",
-        f"      - What if $T > 1$ in case {n}?",
-    ]
-    if level == "math-code":
-        lines += [
-            "    code:",
-            "      language: python",
-            "      source: |",
-            "        def double(x):",
-            "            return 2 * x",
-            "      check: |",
-            "        from solution import double",
-            "        assert double(2) == 4",
-        ]
-    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

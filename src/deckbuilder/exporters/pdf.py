@@ -58,13 +58,39 @@ class PrintLevel:
     questions: tuple[PrintQuestion, ...]
 
 
+@dataclass(frozen=True)
+class PrintDocument:
+    """One PDF before WeasyPrint: its file name, its HTML and the stylesheet it is laid out with."""
+
+    kind: str
+    label: str
+    file_name: str
+    html: str
+    css: str
+
+
 def export(rendered: RenderedBank, context: BuildContext, staging: Staging) -> list[Artifact]:
     from weasyprint import CSS, HTML  # heavy: imported only when a PDF is built
 
+    artifacts = []
+    for doc in print_documents(rendered, context):
+        identifier = hashlib.sha256(doc.html.encode() + doc.css.encode()).hexdigest()[:32]
+        document = HTML(string=doc.html, base_url=str(rendered.bank.root)).render(
+            stylesheets=[CSS(string=doc.css)]
+        )
+        pdf = document.write_pdf(pdf_identifier=identifier.encode())
+        staging.write_bytes(doc.file_name, pdf)
+        summary = f"{doc.label}: {len(document.pages)} pages, {len(pdf) // 1024} KiB"
+        artifacts.append(Artifact(Path(doc.file_name), summary))
+    return artifacts
+
+
+def print_documents(rendered: RenderedBank, context: BuildContext) -> list[PrintDocument]:
+    """The study guide and the cheat sheet as HTML + CSS, math drawn (WeasyPrint's input)."""
     bank = rendered.bank
     date = datetime.fromtimestamp(context.source_date_epoch, tz=timezone.utc)
     environment = template_environment()
-    artifacts = []
+    documents = []
     for kind, label in (("study-guide", "study guide"), ("cheat-sheet", "cheat sheet")):
         # The cheat sheet shows only questions and short answers: draw only their math.
         levels = _print_levels(rendered, MATH_SIZE_PX[kind], full=kind == "study-guide")
@@ -85,15 +111,8 @@ def export(rendered: RenderedBank, context: BuildContext, staging: Staging) -> l
                 pygments_css(CODE_STYLE, ".highlight"),
             ]
         )
-        identifier = hashlib.sha256(html.encode() + css.encode()).hexdigest()[:32].encode()
-        document = HTML(string=html, base_url=str(bank.root)).render(stylesheets=[CSS(string=css)])
-        pdf = document.write_pdf(pdf_identifier=identifier)
-        name = Path(f"{bank.slug}-{kind}.pdf")
-        staging.write_bytes(name, pdf)
-        artifacts.append(
-            Artifact(name, f"{label}: {len(document.pages)} pages, {len(pdf) // 1024} KiB")
-        )
-    return artifacts
+        documents.append(PrintDocument(kind, label, f"{bank.slug}-{kind}.pdf", html, css))
+    return documents
 
 
 def _print_levels(rendered: RenderedBank, math_size: float, full: bool) -> tuple[PrintLevel, ...]:
