@@ -115,7 +115,7 @@ def test_failed_exporter_leaves_no_file_behind(
     result = runner.invoke(main, ["build", "--bank", str(VALID_BANK), "-o", str(out), "-f", "good"])
     assert result.exit_code == 0, result.stderr
     assert result.stdout == f"{(out / 'complete.txt').as_posix()}: 3 ids\n"
-    assert sorted(p.name for p in out.rglob("*")) == ["complete.txt"]
+    assert sorted(p.name for p in out.rglob("*")) == [".deckbuilder-build.json", "complete.txt"]
 
 
 def test_filters_select_questions(

@@ -2,21 +2,25 @@
 
 Everything is gathered and rendered before anything is written (mkdocs' rule): exporters
 stage their files, and only when all of them succeeded are the files moved into the output
-folder.
+folder. Formats whose inputs did not change since the last build are skipped (see
+``buildcache``), and the others run in parallel processes, since they are independent.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import subprocess
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from deckbuilder import buildcache
 from deckbuilder.build_context import Artifact, BuildContext, Staging
 from deckbuilder.errors import BuildError, Problem
 from deckbuilder.exporters import EXPORTERS
-from deckbuilder.model import Bank
+from deckbuilder.model import Bank, RenderedBank
 from deckbuilder.render import render_bank
 from deckbuilder.validate import load_valid_bank, question_files
 
@@ -37,54 +41,105 @@ class BuildRequest:
     styles_dir: Path | None = None
     guides_by: str = "level"
     strict: bool = False
+    #: Rebuild even the formats whose inputs did not change.
+    force: bool = False
+    #: Exporters run in this many processes at once (the PDFs dominate a full build).
+    jobs: int = 2
 
 
 @dataclass(frozen=True)
 class BuildReport:
-    bank: Bank
+    #: Questions in the build, or None when every format was up to date (bank not loaded).
+    questions: int | None
     artifacts: tuple[Artifact, ...]
     warnings: tuple[Problem, ...] = field(default=())
+    #: Formats skipped because their inputs did not change.
+    up_to_date: tuple[str, ...] = ()
 
 
-#: ``progress(exporter about to run or "" when all are done, exporters done, exporters total)``
+#: ``progress(exporter just finished or "" at the start, exporters done, exporters total)``
 Progress = Callable[[str, int, int], None]
 
 
 def build(request: BuildRequest, progress: Progress | None = None) -> BuildReport:
     """Run a whole build; raises ``BankError``/``BuildError`` and then writes nothing."""
-    bank, warnings = load_valid_bank(request.bank_dir, strict=request.strict)
     formats = request.formats or tuple(EXPORTERS)
     unknown = [f for f in formats if f not in EXPORTERS]
     if unknown:
         raise FilterError(f"unknown format {unknown[0]!r}; available: {', '.join(EXPORTERS)}")
+    epoch = source_date_epoch(request.bank_dir)
+    options = {**asdict(request), "formats": formats, "epoch": epoch, "force": None, "jobs": None}
+    prints = buildcache.fingerprints(formats, request.bank_dir, request.styles_dir, options)
+    fresh = set() if request.force else buildcache.up_to_date(request.output, prints)
+    todo = tuple(f for f in formats if f not in fresh)
+    if not todo:
+        return BuildReport(None, (), (), tuple(formats))
+
+    bank, warnings = load_valid_bank(request.bank_dir, strict=request.strict)
     selected = select(bank, request.levels, request.categories, request.tags)
     rendered = render_bank(selected)
+    active = rendered.active()
+    if not active.questions and not all(EXPORTERS[f].includes_retired for f in todo):
+        raise FilterError("every selected question is retired")
     context = BuildContext(
         output=request.output,
-        source_date_epoch=source_date_epoch(request.bank_dir),
+        source_date_epoch=epoch,
         paper=request.paper,
         styles_dir=request.styles_dir,
         guides_by=request.guides_by,
         filtered=bool(request.levels or request.categories or request.tags),
     )
     staging = Staging(request.output)
-    artifacts: list[Artifact] = []
     try:
-        active = rendered.active()
-        if not active.questions and not all(EXPORTERS[f].includes_retired for f in formats):
-            raise FilterError("every selected question is retired")
-        for done, name in enumerate(formats):
-            if progress is not None:
-                progress(name, done, len(formats))
-            spec = EXPORTERS[name]
-            given = rendered if spec.includes_retired else active
-            artifacts.extend(spec.load()(given, context, staging))
-        if progress is not None:
-            progress("", len(formats), len(formats))
+        produced = _run_exporters(todo, rendered, active, context, staging, request.jobs, progress)
         staging.commit()
     finally:
         staging.discard()
-    return BuildReport(selected, tuple(artifacts), warnings)
+    written = {name: [a.relative_path for a in produced[name]] for name in todo}
+    buildcache.record(request.output, prints, written)
+    artifacts = tuple(a for name in todo for a in produced[name])
+    return BuildReport(len(selected.questions), artifacts, warnings, tuple(sorted(fresh)))
+
+
+def _run_exporters(
+    formats: Sequence[str],
+    rendered: RenderedBank,
+    active: RenderedBank,
+    context: BuildContext,
+    staging: Staging,
+    jobs: int,
+    progress: Progress | None,
+) -> dict[str, list[Artifact]]:
+    """Each exporter in a process of its own (they are independent), results by format."""
+    if progress is not None:
+        progress("", 0, len(formats))
+    produced: dict[str, list[Artifact]] = {}
+    if jobs <= 1 or len(formats) == 1:
+        for name in formats:
+            produced[name] = _export(name, rendered, active, context, staging.root)
+            if progress is not None:
+                progress(name, len(produced), len(formats))
+        return produced
+    # fork: workers inherit the loaded exporters and the rendered bank without re-importing.
+    context_fork = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=min(jobs, len(formats)), mp_context=context_fork) as pool:
+        futures = {
+            pool.submit(_export, name, rendered, active, context, staging.root): name
+            for name in formats
+        }
+        for future in as_completed(futures):
+            produced[futures[future]] = future.result()
+            if progress is not None:
+                progress(futures[future], len(produced), len(formats))
+    return produced
+
+
+def _export(
+    name: str, rendered: RenderedBank, active: RenderedBank, context: BuildContext, root: Path
+) -> list[Artifact]:
+    """Run one exporter (in a worker process): retired questions only where it wants them."""
+    spec = EXPORTERS[name]
+    return spec.load()(rendered if spec.includes_retired else active, context, Staging.at(root))
 
 
 def select(

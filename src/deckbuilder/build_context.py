@@ -46,10 +46,17 @@ class Staging:
     is atomic.
     """
 
-    def __init__(self, output: Path) -> None:
+    def __init__(self, output: Path, root: Path | None = None) -> None:
         output.mkdir(parents=True, exist_ok=True)
         self.output = output
-        self.root = Path(tempfile.mkdtemp(prefix=".staging-", dir=output))
+        self.root = (
+            root if root is not None else Path(tempfile.mkdtemp(prefix=".staging-", dir=output))
+        )
+
+    @classmethod
+    def at(cls, root: Path) -> Staging:
+        """The same staging folder, seen from an exporter running in another process."""
+        return cls(root.parent, root)
 
     def path(self, relative: str | Path) -> Path:
         """Where to write ``relative``; parent folders are created."""

@@ -113,6 +113,15 @@ def validate(bank_dir: Path, strict: bool, output_format: str) -> None:
     show_default=True,
     help="Markdown guides: one per level, or also one per category.",
 )
+@click.option("--force", is_flag=True, help="Rebuild formats whose inputs did not change.")
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(1, 32),
+    default=2,
+    show_default=True,
+    help="Exporters run in parallel processes.",
+)
 @click.option(
     "--styles",
     "styles_dir",
@@ -129,11 +138,14 @@ def build(
     output: Path,
     paper: str,
     guides_by: str,
+    force: bool,
+    jobs: int,
     styles_dir: Path | None,
 ) -> None:
     """Validate, render once, and write the chosen artifacts into the output folder.
 
-    Nothing is written unless every artifact was built.
+    Nothing is written unless every artifact was built. Formats whose inputs did not change
+    since the last build into the same folder are skipped.
     """
     from deckbuilder.build import BuildRequest, FilterError
     from deckbuilder.build import build as run_build
@@ -149,6 +161,8 @@ def build(
         styles_dir=styles_dir,
         guides_by=guides_by,
         strict=strict,
+        force=force,
+        jobs=jobs,
     )
     try:
         with _ProgressBar() as bar:
@@ -166,10 +180,12 @@ def build(
     _print_problems(report.warnings, "text")
     for artifact in report.artifacts:
         click.echo(f"{(output / artifact.relative_path).as_posix()}: {artifact.summary}")
-    click.echo(
-        f"built {len(report.artifacts)} artifact(s) from {len(report.bank.questions)} questions",
-        err=True,
-    )
+    if report.up_to_date:
+        click.echo(f"up to date: {', '.join(report.up_to_date)} (use --force to rebuild)", err=True)
+    if report.questions is not None:
+        click.echo(
+            f"built {len(report.artifacts)} artifact(s) from {report.questions} questions", err=True
+        )
 
 
 @main.command()
@@ -263,7 +279,7 @@ def check_code(bank_dir: Path, ids: tuple[str, ...], jobs: int, timeout: float) 
 
 
 class _ProgressBar:
-    """A bar on stderr, one step per exporter, created only when stderr is a terminal."""
+    """A bar on stderr, one step per finished exporter, only when stderr is a terminal."""
 
     def __init__(self) -> None:
         self._bar: Any = None
@@ -278,7 +294,7 @@ class _ProgressBar:
                 item_show_func=lambda item: item,
             )
             self._bar.__enter__()
-        self._bar.update(done - self._bar.pos, name or "done")
+        self._bar.update(done - self._bar.pos, f"{name} done" if name else None)
 
     def __enter__(self) -> _ProgressBar:
         return self

@@ -1,0 +1,88 @@
+"""Skip artifacts whose inputs did not change (``deckbuilder build`` without ``--force``).
+
+Every artifact is a pure function of the bank's files, deckbuilder's own code, templates and
+styles, the build options and the build timestamp. A fingerprint of all of them per format is
+kept in ``<output>/.deckbuilder-build.json`` together with the hash of each file the format
+wrote; when both still match, the format is up to date and not rebuilt. Reading files and
+hashing them is much cheaper than validating and rendering, so a rebuild with nothing changed
+finishes without loading the bank at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from deckbuilder import __version__
+from deckbuilder.resources import packaged_styles_dir
+
+STAMP_NAME = ".deckbuilder-build.json"
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def fingerprints(
+    formats: Iterable[str], bank_dir: Path, styles_dir: Path | None, options: Mapping[str, object]
+) -> dict[str, str]:
+    """``{format: fingerprint}`` of everything that determines that format's files."""
+    digest = hashlib.sha256()
+    digest.update(
+        json.dumps({"version": __version__, **options}, sort_keys=True, default=str).encode()
+    )
+    folders = [bank_dir, _PACKAGE_DIR, packaged_styles_dir()]
+    if styles_dir is not None:
+        folders.append(styles_dir)
+    for folder in folders:
+        for path in sorted(p for p in folder.rglob("*") if p.is_file() and _counts(p)):
+            digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    common = digest.hexdigest()
+    return {name: hashlib.sha256(f"{common}:{name}".encode()).hexdigest() for name in formats}
+
+
+def up_to_date(output: Path, fingerprints_by_format: Mapping[str, str]) -> set[str]:
+    """The formats whose stamp matches and whose recorded files are all present and intact."""
+    stamp = _read(output)
+    fresh = set()
+    for name, fingerprint in fingerprints_by_format.items():
+        entry = stamp.get(name)
+        if not isinstance(entry, dict) or entry.get("fingerprint") != fingerprint:
+            continue
+        files = entry.get("files", {})
+        if files and all(_file_hash(output / rel) == digest for rel, digest in files.items()):
+            fresh.add(name)
+    return fresh
+
+
+def record(
+    output: Path, fingerprints_by_format: Mapping[str, str], files: Mapping[str, list[Path]]
+) -> None:
+    """Remember what each built format wrote, under its fingerprint."""
+    stamp = _read(output)
+    for name, written in files.items():
+        stamp[name] = {
+            "fingerprint": fingerprints_by_format[name],
+            "files": {p.as_posix(): _file_hash(output / p) for p in sorted(written)},
+        }
+    (output / STAMP_NAME).write_text(json.dumps(stamp, indent=1, sort_keys=True) + "\n", "utf-8")
+
+
+def _counts(path: Path) -> bool:
+    """Caches and bytecode do not determine an artifact."""
+    return "__pycache__" not in path.parts and path.suffix not in (".pyc", ".pyo")
+
+
+def _read(output: Path) -> dict[str, object]:
+    try:
+        data = json.loads((output / STAMP_NAME).read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _file_hash(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
