@@ -116,3 +116,12 @@ def test_question_number_follows_level_order_then_file_order() -> None:
         (2, "advanced"),
         (3, "math-code"),
     ]
+
+
+def test_a_list_right_after_a_paragraph_line_is_a_list_as_in_commonmark() -> None:
+    out = html(
+        "**Algorithms.**\n- BPE\n- WordPiece\n\nSteps:\n1. count\n2. merge\n\n```text\na\n- b\n```"
+    )
+    assert "<ul>\n<li>BPE</li>" in out and "<ol>\n<li>count</li>" in out
+    assert "a\n- b" in out  # code is untouched
+    assert html("It costs 3 dollars\n- or less") != html("It costs 3 dollars - or less")

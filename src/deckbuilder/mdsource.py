@@ -68,3 +68,35 @@ def neutralise_html(prose: str) -> str:
         last = span.end()
     pieces.append(_HTML_START.sub("&lt;", prose[last:]))
     return "".join(pieces)
+
+
+_LIST_START = re.compile(r"^ {0,3}(?:[-*+]|1[.)]) +\S")
+_LIST_LINE = re.compile(r"^ {0,3}(?:[-*+]|\d{1,9}[.)]) +\S")
+
+
+def separate_lists(text: str) -> str:
+    """Put a blank line before a list that directly follows a paragraph line.
+
+    In CommonMark (GitHub, the Markdown guides) a bullet list, or an ordered list starting
+    at 1, may interrupt a paragraph; Python-Markdown needs a blank line first and would
+    otherwise print the items as running text with literal dashes. Code is left alone.
+    """
+    out = []
+    for block in blocks(text):
+        if block.fenced:
+            out.append(block.text)
+            continue
+        lines = block.text.splitlines(keepends=True)
+        fixed = []
+        for index, line in enumerate(lines):
+            previous = lines[index - 1] if index else ""
+            if (
+                _LIST_START.match(line)
+                and previous.strip()
+                and not _LIST_LINE.match(previous)
+                and not previous.startswith((" ", "\t"))
+            ):
+                fixed.append("\n")
+            fixed.append(line)
+        out.append("".join(fixed))
+    return "".join(out)

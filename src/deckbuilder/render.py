@@ -26,6 +26,7 @@ from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 
+from deckbuilder.mdsource import separate_lists
 from deckbuilder.model import Bank, Media, Question, RenderedBank, RenderedQuestion
 
 #: Tags a rendered field may contain. Everything else (script, style, iframe, form...) goes.
@@ -84,7 +85,7 @@ def markdown_to_html(
     image's relative path to its packaged name, or ``None`` to drop the image.
     """
     converter.reset()
-    raw = converter.convert(text)
+    raw = converter.convert(separate_lists(text))
     raw = _INLINE_MATH.sub(r'<span class="math math-inline">\1</span>', raw)
     raw = _DISPLAY_MATH.sub(r'<div class="math math-display">\1</div>', raw)
     cleaned = sanitise(raw, media)
