@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -48,3 +50,27 @@ def test_strict_turns_warnings_into_failure(
     strict = runner.invoke(main, ["validate", "--bank", ".", "--strict"])
     assert strict.exit_code == 1
     assert "0 error(s), 3 warning(s)" in strict.stderr
+
+
+def test_math_rules_do_not_depend_on_what_was_imported_before() -> None:
+    """ziamath adds operator names to latex2mathml at import; the validator must not care."""
+    probe = (
+        "import sys\n"
+        "if sys.argv[2] == 'ziamath-first':\n"
+        "    import ziamath  # noqa: F401\n"
+        "from pathlib import Path\n"
+        "from deckbuilder.validate import validate_bank\n"
+        "for p in validate_bank(Path(sys.argv[1])).problems:\n"
+        "    print(p.rule, p.location.line)\n"
+    )
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", probe, str(BANKS / "invalid" / "semantic-errors"), order],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for order in ("plain", "ziamath-first")
+    ]
+    assert runs[0] == runs[1]
+    assert "math-unsupported 33" in runs[0]

@@ -33,6 +33,7 @@ from deckbuilder.render import (
     new_markdown,
     resolve_media,
 )
+from deckbuilder.texsupport import declare_operators
 
 MANIFEST_NAME = "bank.yaml"
 #: Longer first answers stop being what a candidate says in the first 20 seconds.
@@ -500,6 +501,7 @@ def _tex_problems(tex: str) -> Iterator[tuple[str, str]]:
         yield "math-unsafe", f"uses \\{unsafe.group(1)}, which is not allowed in the bank"
         return
     try:
+        declare_operators()  # the same names whether or not ziamath was imported
         mathml = latex2mathml.converter.convert(tex)
     except Exception as exc:  # latex2mathml raises a zoo of exception types for bad TeX
         name = type(exc).__name__

@@ -31,6 +31,7 @@ from deckbuilder.build_context import Artifact, BuildContext, Staging
 from deckbuilder.model import Bank, Media, RenderedBank, RenderedQuestion
 from deckbuilder.render import pygments_css, replace_math
 from deckbuilder.resources import asset_text, style_text, template_environment
+from deckbuilder.texsupport import declare_operators
 
 #: Pygments styles for code in the light and the dark theme.
 LIGHT_CODE_STYLE = "default"
@@ -133,6 +134,7 @@ def mathml(kind: str, tex: str) -> str:
     references are decoded to characters, attributes go through :data:`MATHML_ATTRIBUTES`,
     and ElementTree escapes every text.
     """
+    declare_operators()
     root = convert_to_element(tex, display="block" if kind == "display" else "inline")
     for element in root.iter():
         for attribute in set(element.attrib) - MATHML_ATTRIBUTES:
