@@ -37,8 +37,10 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null
   if [ "$mode" = test ]; then
     # The code answers need CPU PyTorch; pin the CPU build this machine image carries so pip
-    # never reaches for a multi-GB CUDA build. Override with TORCH_SPEC elsewhere.
-    .venv/bin/python -m pip install -q "${TORCH_SPEC:-torch==2.13.0}"
+    # never reaches for a multi-GB CUDA build. Override with TORCH_SPEC elsewhere; it is split
+    # into words, so it can carry pip options (CI: "torch --index-url <CPU wheel index>").
+    read -r -a torch_spec <<< "${TORCH_SPEC:-torch==2.13.0}"
+    .venv/bin/python -m pip install -q "${torch_spec[@]}"
   fi
   .venv/bin/python -m pip install -q -e ".$extras"
   touch "$stamp"
