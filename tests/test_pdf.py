@@ -169,7 +169,7 @@ def test_long_code_lines_wrap(guide_pages: list[str]) -> None:
     assert '"layer_8": 32}' in text  # the end of the 170-character line is on the page
 
 
-def test_fonts_are_embedded_and_all_dejavu(pdfs: tuple[Path, Path]) -> None:
+def test_fonts_are_embedded_subset_and_all_dejavu(pdfs: tuple[Path, Path]) -> None:
     for path in pdfs:
         reader = PdfReader(path)
         names = set()
@@ -184,7 +184,11 @@ def test_fonts_are_embedded_and_all_dejavu(pdfs: tuple[Path, Path]) -> None:
                 assert any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3")), (
                     font["/BaseFont"]
                 )
-                names.add(str(font["/BaseFont"]).split("+")[-1])
+                tag, _, name = str(font["/BaseFont"]).lstrip("/").partition("+")
+                assert name and len(tag) == 6 and tag.isupper(), (
+                    f"{font['/BaseFont']} is not a subset"
+                )
+                names.add(name)
         assert names and all(name.startswith("DejaVu") for name in names), names
 
 
