@@ -17,15 +17,13 @@ machine and compare runs made on the same one.
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 from pathlib import Path
 
 import genanki
-from common import EPOCH, HEADER, measure, row, write_synthetic_bank
+from common import EPOCH, measure, real_and_synthetic, row
 
 from deckbuilder.build_context import BuildContext, Staging
-from deckbuilder.errors import BankError
 from deckbuilder.exporters import anki
 from deckbuilder.model import RenderedBank
 from deckbuilder.render import render_bank
@@ -33,19 +31,7 @@ from deckbuilder.validate import load_valid_bank
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--questions", type=int, default=10_000, help="synthetic bank size")
-    parser.add_argument("--bank", type=Path, default=Path("questions"), help="the real bank")
-    args = parser.parse_args()
-    print(HEADER)
-    try:
-        run(f"real ({args.bank})", args.bank)
-    except BankError as exc:
-        print(f"{f'real ({args.bank})':<26}  skipped: {len(exc.problems)} problem(s) in the bank")
-    with tempfile.TemporaryDirectory(prefix="anki-bench-") as folder:
-        bank_dir = Path(folder) / "bank"
-        write_synthetic_bank(bank_dir, args.questions)
-        run("synthetic", bank_dir)
+    real_and_synthetic(__doc__ or "", 10_000, run)
 
 
 def run(label: str, bank_dir: Path) -> None:

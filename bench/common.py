@@ -7,12 +7,16 @@ runs made on the same machine.
 
 from __future__ import annotations
 
+import argparse
 import gc
+import tempfile
 import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
+
+from deckbuilder.errors import BankError
 
 EPOCH = 1_700_000_000
 LEVELS = ("beginner", "intermediate", "advanced", "math-code")
@@ -120,3 +124,21 @@ def _question(n: int) -> str:
             "        assert double(2) == 4",
         ]
     return "\n".join(lines) + "\n"
+
+
+def real_and_synthetic(doc: str, default_size: int, run: Callable[[str, Path], None]) -> None:
+    """The command line every per-exporter bench shares: run on the real bank, then on a
+    synthetic one of ``--questions`` questions written to a temporary folder."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--questions", type=int, default=default_size, help="synthetic bank size")
+    parser.add_argument("--bank", type=Path, default=Path("questions"), help="the real bank")
+    args = parser.parse_args()
+    print(HEADER)
+    try:
+        run(f"real ({args.bank})", args.bank)
+    except BankError as exc:
+        print(f"{f'real ({args.bank})':<26}  skipped: {len(exc.problems)} problem(s) in the bank")
+    with tempfile.TemporaryDirectory(prefix="bench-") as folder:
+        bank_dir = Path(folder) / "bank"
+        write_synthetic_bank(bank_dir, args.questions)
+        run("synthetic", bank_dir)

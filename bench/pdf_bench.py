@@ -13,34 +13,20 @@ For the real bank (if it validates) and a synthetic bank of ``--questions`` ques
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 from pathlib import Path
 
-from common import EPOCH, HEADER, measure, row, write_synthetic_bank
+from common import EPOCH, measure, real_and_synthetic, row
 from weasyprint import CSS, HTML
 
 from deckbuilder.build_context import BuildContext, Staging
-from deckbuilder.errors import BankError
 from deckbuilder.exporters import pdf
 from deckbuilder.render import render_bank
 from deckbuilder.validate import load_valid_bank
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--questions", type=int, default=1_000, help="synthetic bank size")
-    parser.add_argument("--bank", type=Path, default=Path("questions"), help="the real bank")
-    args = parser.parse_args()
-    print(HEADER)
-    try:
-        run(f"real ({args.bank})", args.bank)
-    except BankError as exc:
-        print(f"{f'real ({args.bank})':<26}  skipped: {len(exc.problems)} problem(s) in the bank")
-    with tempfile.TemporaryDirectory(prefix="pdf-bench-") as folder:
-        bank_dir = Path(folder) / "bank"
-        write_synthetic_bank(bank_dir, args.questions)
-        run("synthetic", bank_dir)
+    real_and_synthetic(__doc__ or "", 1_000, run)
 
 
 def run(label: str, bank_dir: Path) -> None:

@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from playwright.sync_api import Browser, sync_playwright
 
 TESTS = Path(__file__).parent
 ROOT = TESTS.parent
 BANKS = TESTS / "banks"
 VALID_BANK = BANKS / "valid"
+#: Debian's Chromium, driven by Playwright (never a browser Playwright downloads). The flags
+#: keep it from reaching for the network this machine does not have.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -38,6 +52,15 @@ def bank_copy(tmp_path: Path) -> Path:
     target = tmp_path / "bank"
     shutil.copytree(VALID_BANK, target)
     return target
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One headless Chromium per test module."""
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
 
 
 def assert_golden(path: Path, actual: str, update: bool) -> None:

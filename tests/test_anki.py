@@ -345,6 +345,16 @@ def edit(bank_dir: Path, relative: str, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1), "utf-8")
 
 
+def move_stop_word_to_intermediate(bank_dir: Path) -> None:
+    """what-is-a-stop-word changes level (a studied card: its deck must not change)."""
+    edit(
+        bank_dir,
+        "beginner/basics.yaml",
+        "    level: beginner\n    categories: [nlp-fundamentals]\n    tags: [preprocessing]",
+        "    level: intermediate\n    categories: [nlp-fundamentals]\n    tags: [preprocessing]",
+    )
+
+
 def test_update_in_place_keeps_review_history(
     col: Collection, bank: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -356,12 +366,7 @@ def test_update_in_place_keeps_review_history(
 
     edit(bank, "beginner/basics.yaml", "Tokenizers map text", "NEW: tokenizers map text")
     edit(bank, "advanced/attention.yaml", "Layer normalisation normalises", "NEW: it normalises")
-    edit(  # what-is-a-stop-word (studied) moves from beginner to intermediate
-        bank,
-        "beginner/basics.yaml",
-        "    level: beginner\n    categories: [nlp-fundamentals]\n    tags: [preprocessing]",
-        "    level: intermediate\n    categories: [nlp-fundamentals]\n    tags: [preprocessing]",
-    )
+    move_stop_word_to_intermediate(bank)
     log = import_deck(col, build_deck(bank, tmp_path / "v2", monkeypatch, epoch=T2))
 
     assert (len(log.new), len(log.duplicate), len(log.conflicting)) == (0, 0, 0)
@@ -534,12 +539,7 @@ def test_release_with_a_retired_and_a_relevelled_question(
         "  - id: what-is-tokenization\n",
         "  - id: what-is-tokenization\n    retired: true\n",
     )
-    edit(
-        bank,
-        "beginner/basics.yaml",
-        "    level: beginner\n    categories: [nlp-fundamentals]\n    tags: [preprocessing]",
-        "    level: intermediate\n    categories: [nlp-fundamentals]\n    tags: [preprocessing]",
-    )
+    move_stop_word_to_intermediate(bank)
     log = import_deck(col, build_deck(bank, tmp_path / "v2", monkeypatch, epoch=T2))
 
     assert (len(log.new), len(log.duplicate), len(log.conflicting)) == (0, 0, 0)

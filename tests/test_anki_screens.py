@@ -8,24 +8,13 @@ in headless Chromium: readable colours in both themes, nothing wider than a phon
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from anki.collection import Collection
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from test_anki import FULL_BANK, build_deck, import_deck
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 NIGHT = "nightMode night_mode"
 
 
@@ -37,14 +26,6 @@ def card_page(html: str, css: str, body_class: str = "") -> str:
         f"<style>{css}</style></head>"
         f'<body class="card card1 {body_class}">{html}</body></html>'
     )
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from deckbuilder.build_context import BuildContext
 from deckbuilder.exporters.html import render_page
@@ -25,16 +25,6 @@ from deckbuilder.render import render_bank
 from deckbuilder.validate import load_valid_bank
 
 BANKS = Path(__file__).parent / "banks"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 RECORD_VIOLATIONS = """
 document.addEventListener("securitypolicyviolation", (event) => {
   (window.__violations = window.__violations || []).push(event.effectiveDirective);
@@ -82,14 +72,6 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     unsanitised = RenderedBank(hostile.bank, (first, *hostile.questions[1:]))
     urls["unsanitised"] = write_page(tmp_path_factory.mktemp("unsanitised"), unsanitised)
     return urls
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import click
 
 from deckbuilder import __version__
 from deckbuilder.errors import BankError, BuildError, Problem, Severity, problems_as_json
 
+F = TypeVar("F", bound=Callable[..., Any])
 EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
 
@@ -29,6 +31,13 @@ bank_option = click.option(
     help="Folder holding bank.yaml and the question files.",
 )
 strict_option = click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+
+
+def jobs_option(help_text: str) -> Callable[[F], F]:
+    """``-j/--jobs``: how many processes work at once (2 suits this project's 2-core CI)."""
+    return click.option(
+        "-j", "--jobs", type=click.IntRange(1, 32), default=2, show_default=True, help=help_text
+    )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -114,14 +123,7 @@ def validate(bank_dir: Path, strict: bool, output_format: str) -> None:
     help="Markdown guides: one per level, or also one per category.",
 )
 @click.option("--force", is_flag=True, help="Rebuild formats whose inputs did not change.")
-@click.option(
-    "-j",
-    "--jobs",
-    type=click.IntRange(1, 32),
-    default=2,
-    show_default=True,
-    help="Exporters run in parallel processes.",
-)
+@jobs_option("Exporters run in parallel processes.")
 @click.option(
     "--styles",
     "styles_dir",
@@ -230,14 +232,7 @@ def schema(kind: str) -> None:
 @main.command("check-code")
 @bank_option
 @click.option("--id", "ids", multiple=True, metavar="ID", help="Only this question (repeatable).")
-@click.option(
-    "-j",
-    "--jobs",
-    type=click.IntRange(1, 32),
-    default=2,
-    show_default=True,
-    help="Checks run in parallel.",
-)
+@jobs_option("Checks run in parallel.")
 @click.option(
     "--timeout",
     type=click.FloatRange(1, 3600),
