@@ -34,7 +34,7 @@ def test_validate_json_lists_every_problem(
     result = runner.invoke(main, ["validate", "--bank", ".", "--format", "json"])
     assert result.exit_code == 1
     problems = json.loads(result.stdout)
-    assert len(problems) == 15
+    assert len(problems) == 16
     assert problems[0] == {
         "file": "a.yaml",
         "line": 9,
@@ -51,7 +51,7 @@ def test_validate_github_annotations(runner: CliRunner, monkeypatch: pytest.Monk
     result = runner.invoke(main, ["validate", "--bank", ".", "--format", "github"])
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
-    assert len(lines) == 15
+    assert len(lines) == 16
     assert lines[6] == (
         "::error file=b.yaml,line=2,col=5,title=duplicate-id::"
         "question id 'shared-id' is already used at a.yaml:2:5"

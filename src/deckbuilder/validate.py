@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from functools import cache
@@ -512,6 +513,16 @@ def _tex_problems(tex: str) -> Iterator[tuple[str, str]]:
             why = f"{words}{': ' + str(exc) if str(exc) else ''}"
         yield "math-syntax", f"does not parse: {why}"
         return
+    try:
+        ElementTree.fromstring(mathml)
+    except ElementTree.ParseError:
+        # latex2mathml un-escapes its text: \text{a < b} yields markup the PDF's renderer
+        # (which parses it) cannot read.
+        yield (
+            "math-unsupported",
+            "puts '<' or '&' inside \\text, which the PDF renderer cannot draw"
+            " (write the symbol outside \\text, e.g. $a < b$ or \\langle/s\\rangle)",
+        )
     for command in sorted(set(_UNKNOWN_COMMAND.findall(mathml))):
         yield (
             "math-unsupported",
