@@ -1,0 +1,115 @@
+"""One entry point for the numbers that matter to maintainers and CI.
+
+    .venv/bin/python bench/run.py [--scale 10] [--repeat 3] [--bank questions]
+
+For the real bank and a synthetic bank ``--scale`` times larger it measures, ``--repeat``
+times each, and prints medians (wall and CPU seconds) and ratios to the floors:
+
+- ``validate``: ``deckbuilder validate`` in a fresh process (what a pre-commit hook costs);
+- ``full build``: ``deckbuilder build --force`` of every format in a fresh process;
+- ``no-change rebuild``: the same command again without ``--force`` (everything up to date);
+- ``pdf export`` / ``weasyprint floor`` and ``anki export`` / ``genanki floor``: the two
+  heavy exporters next to their libraries alone on the same content (see pdf_bench.py and
+  anki_bench.py, which this reuses).
+
+Fresh processes are timed with their children (``resource.RUSAGE_CHILDREN``), so parallel
+exporters count in the CPU column.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from anki_bench import genanki_floor
+from common import EPOCH, measure, write_synthetic_bank
+from weasyprint import CSS, HTML
+
+from deckbuilder.build_context import BuildContext, Staging
+from deckbuilder.exporters import anki, pdf
+from deckbuilder.render import render_bank
+from deckbuilder.validate import load_valid_bank
+
+DECKBUILDER = [sys.executable, "-m", "deckbuilder"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scale", type=int, default=10, help="synthetic bank = scale x real")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--bank", type=Path, default=Path("questions"))
+    args = parser.parse_args()
+    real_size = len(load_valid_bank(args.bank)[0].questions)
+    print(f"{'bank':<22}{'stage':<20}{'median wall s':>14}{'median CPU s':>14}{'ratio':>8}")
+    bench_bank("real", args.bank, args.repeat)
+    with tempfile.TemporaryDirectory(prefix="bench-") as folder:
+        synthetic = Path(folder) / "bank"
+        write_synthetic_bank(synthetic, real_size * args.scale)
+        bench_bank(f"synthetic x{args.scale}", synthetic, args.repeat)
+
+
+def bench_bank(label: str, bank_dir: Path, repeat: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-out-") as out:
+        env = {**os.environ, "SOURCE_DATE_EPOCH": str(EPOCH)}
+        validate = [*DECKBUILDER, "validate", "--bank", str(bank_dir)]
+        build = [*DECKBUILDER, "build", "--bank", str(bank_dir), "-o", out]
+        show(label, "validate", median(lambda: run(validate, env), repeat))
+        show("", "full build", median(lambda: run([*build, "--force"], env), repeat))
+        show("", "no-change rebuild", median(lambda: run(build, env), repeat))
+
+        rendered = render_bank(load_valid_bank(bank_dir)[0])
+        context = BuildContext(output=Path(out), source_date_epoch=EPOCH)
+        staging = Staging(Path(out))
+        pdf_time = median(lambda: timed(lambda: pdf.export(rendered, context, staging)), repeat)
+        documents = pdf.print_documents(rendered, context)
+        weasy = median(lambda: timed(lambda: [weasyprint(d) for d in documents]), repeat)
+        show("", "pdf export", pdf_time, pdf_time[1] / weasy[1])
+        show("", "weasyprint floor", weasy)
+        anki_time = median(lambda: timed(lambda: anki.export(rendered, context, staging)), repeat)
+        floor = median(
+            lambda: timed(lambda: genanki_floor(rendered, Path(out) / "floor.apkg")), repeat
+        )
+        show("", "anki export", anki_time, anki_time[1] / floor[1])
+        show("", "genanki floor", floor)
+        staging.discard()
+
+
+def weasyprint(document: pdf.PrintDocument) -> bytes:
+    return HTML(string=document.html).write_pdf(stylesheets=[CSS(string=document.css)])
+
+
+def run(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall and CPU seconds of a fresh process and its children."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(command, env=env, check=True, capture_output=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return time.perf_counter() - start, cpu
+
+
+def timed(stage: Callable[[], object]) -> tuple[float, float]:
+    _, seconds, _ = measure(stage)
+    return seconds
+
+
+def median(sample: Callable[[], tuple[float, float]], repeat: int) -> tuple[float, float]:
+    runs = [sample() for _ in range(repeat)]
+    return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
+
+
+def show(label: str, stage: str, seconds: tuple[float, float], ratio: float | None = None) -> None:
+    shown = f"{ratio:.2f}x" if ratio is not None else ""
+    print(f"{label:<22}{stage:<20}{seconds[0]:>14.2f}{seconds[1]:>14.2f}{shown:>8}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
