@@ -169,7 +169,7 @@ def test_long_code_lines_wrap(guide_pages: list[str]) -> None:
     assert '"layer_8": 32}' in text  # the end of the 170-character line is on the page
 
 
-def test_fonts_are_embedded_subset_and_all_dejavu(pdfs: tuple[Path, Path]) -> None:
+def test_fonts_are_embedded_subset_and_documented(pdfs: tuple[Path, Path]) -> None:
     for path in pdfs:
         reader = PdfReader(path)
         names = set()
@@ -189,12 +189,14 @@ def test_fonts_are_embedded_subset_and_all_dejavu(pdfs: tuple[Path, Path]) -> No
                     f"{font['/BaseFont']} is not a subset"
                 )
                 names.add(name)
-        assert names and all(name.startswith("DejaVu") for name in names), names
+        # DejaVu for text, Droid Sans Fallback only for what DejaVu lacks (CJK, full-width forms)
+        assert names and all(name.startswith(("DejaVu", "Droid-Sans-Fallback")) for name in names), names
+        assert any(name.startswith("DejaVu") for name in names)
 
 
 def test_every_glyph_of_the_bank_is_drawn(guide_pages: list[str]) -> None:
     text = " ".join(guide_pages)
-    for glyph in "αβγθλσ→←⇒≈≤≥≠⊤—ŁüáŁ":  # noqa: RUF001
+    for glyph in "αβγθλσ→←⇒≈≤≥≠⊤—ŁüáŁＡ。":  # noqa: RUF001
         assert glyph in text, glyph
 
 
@@ -225,8 +227,8 @@ def test_metadata(pdfs: tuple[Path, Path]) -> None:
 
 
 def test_external_links_are_printed(guide_pages: list[str]) -> None:
-    text = squash(" ".join(guide_pages))
-    assert "the attention paper (https://arxiv.org/abs/1706.03762)" in text
+    text = re.sub(r"\s+", "", " ".join(guide_pages))  # a long URL may wrap at any point
+    assert "theattentionpaper(https://arxiv.org/abs/1706.03762)" in text
 
 
 def test_same_bank_and_epoch_give_identical_bytes(tmp_path: Path, pdfs: tuple[Path, Path]) -> None:
