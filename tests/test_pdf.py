@@ -190,7 +190,9 @@ def test_fonts_are_embedded_subset_and_documented(pdfs: tuple[Path, Path]) -> No
                 )
                 names.add(name)
         # DejaVu for text, Droid Sans Fallback only for what DejaVu lacks (CJK, full-width forms)
-        assert names and all(name.startswith(("DejaVu", "Droid-Sans-Fallback")) for name in names), names
+        assert names and all(
+            name.startswith(("DejaVu", "Droid-Sans-Fallback")) for name in names
+        ), names
         assert any(name.startswith("DejaVu") for name in names)
 
 
