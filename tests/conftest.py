@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import html
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,6 +11,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from playwright.sync_api import Browser, sync_playwright
+
+from deckbuilder.model import RenderedBank
+from deckbuilder.render import render_bank
+from deckbuilder.validate import load_valid_bank
 
 TESTS = Path(__file__).parent
 ROOT = TESTS.parent
@@ -61,6 +67,37 @@ def browser() -> Iterator[Browser]:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+#: TeX the validator refuses (markup inside \\text) but an exporter must still neutralise if
+#: it ever got through: the html-hostile bank carries placeholders that are swapped for these
+#: after rendering, as if a formula had slipped past validation.
+HOSTILE_TEX = {
+    "HOSTILE-QUESTION": "<img src=x onerror=\"window.__pwned = 'math'\">",
+    "HOSTILE-ANSWER": "<b onmouseover=\"window.__pwned = 'answer'\">x</b>",
+    "HOSTILE-DISPLAY": "</math><script>window.__pwned = 'display'</script>",
+}
+
+
+def hostile_rendered_bank() -> RenderedBank:
+    """The html-hostile bank rendered, with the hostile TeX put into its math elements."""
+    rendered = render_bank(load_valid_bank(BANKS / "html-hostile")[0])
+
+    def inject(fragment: str) -> str:
+        for placeholder, tex in HOSTILE_TEX.items():
+            fragment = fragment.replace(placeholder, html.escape(tex, quote=False))
+        return fragment
+
+    questions = tuple(
+        dataclasses.replace(
+            q,
+            question_html=inject(q.question_html),
+            answer_html=inject(q.answer_html),
+            explanation_html=inject(q.explanation_html),
+        )
+        for q in rendered.questions
+    )
+    return RenderedBank(rendered.bank, questions)
 
 
 def assert_golden(path: Path, actual: str, update: bool) -> None:

@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 from latex2mathml.converter import convert
 
+from conftest import BANKS, hostile_rendered_bank
 from deckbuilder.build_context import BuildContext, Staging
 from deckbuilder.cli import main
 from deckbuilder.exporters.html import export, mathml, render_page
@@ -24,7 +25,6 @@ from deckbuilder.model import RenderedBank
 from deckbuilder.render import render_bank
 from deckbuilder.validate import load_valid_bank
 
-BANKS = Path(__file__).parent / "banks"
 VALID = BANKS / "valid"
 HOSTILE = BANKS / "html-hostile"
 EPOCH = 1_700_000_000  # 2023-11-14 UTC
@@ -35,8 +35,10 @@ def rendered(bank_dir: Path) -> RenderedBank:
 
 
 def page_text(bank_dir: Path, styles_dir: Path | None = None) -> str:
+    """The page's HTML; the hostile bank gets its hostile TeX injected (see conftest)."""
     context = BuildContext(output=Path("unused"), source_date_epoch=EPOCH, styles_dir=styles_dir)
-    return render_page(rendered(bank_dir), context)
+    bank = hostile_rendered_bank() if bank_dir == HOSTILE else rendered(bank_dir)
+    return render_page(bank, context)
 
 
 class Page(HTMLParser):

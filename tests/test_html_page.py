@@ -18,13 +18,13 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from conftest import BANKS, hostile_rendered_bank
 from deckbuilder.build_context import BuildContext
 from deckbuilder.exporters.html import render_page
 from deckbuilder.model import RenderedBank
 from deckbuilder.render import render_bank
 from deckbuilder.validate import load_valid_bank
 
-BANKS = Path(__file__).parent / "banks"
 RECORD_VIOLATIONS = """
 document.addEventListener("securitypolicyviolation", (event) => {
   (window.__violations = window.__violations || []).push(event.effectiveDirective);
@@ -62,12 +62,13 @@ def write_page(folder: Path, rendered: RenderedBank) -> str:
 def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """File URLs of the built pages: the shared valid bank, the hostile bank, and the
     hostile bank with one explanation replaced by unsanitised HTML (the policy's test)."""
-    urls = {}
-    for name in ("valid", "html-hostile"):
-        urls[name] = write_page(
-            tmp_path_factory.mktemp(name), render_bank(load_valid_bank(BANKS / name)[0])
+    urls = {
+        "valid": write_page(
+            tmp_path_factory.mktemp("valid"), render_bank(load_valid_bank(BANKS / "valid")[0])
         )
-    hostile = render_bank(load_valid_bank(BANKS / "html-hostile")[0])
+    }
+    hostile = hostile_rendered_bank()
+    urls["html-hostile"] = write_page(tmp_path_factory.mktemp("html-hostile"), hostile)
     first = dataclasses.replace(hostile.questions[0], explanation_html=UNSANITISED)
     unsanitised = RenderedBank(hostile.bank, (first, *hostile.questions[1:]))
     urls["unsanitised"] = write_page(tmp_path_factory.mktemp("unsanitised"), unsanitised)

@@ -495,6 +495,22 @@ _UNSAFE_TEX = re.compile(r"\\(href|url|style|class|cssId|html\w*|data|unicode)(?
 _UNKNOWN_COMMAND = re.compile(r">(\\[A-Za-z]+)<")
 
 
+def _pdf_renderer_reads(tex: str) -> bool:
+    """Whether ziamath's own TeX -> MathML step gives well-formed XML.
+
+    latex2mathml un-escapes the text it copies (``\\text{a < b}`` -> ``<mtext>a < b``), and
+    ziamath parses that string, so the PDF build would abort. Only formulas with ``<`` or
+    ``&`` can go wrong, so only they pay for importing ziamath here.
+    """
+    from ziamath.tex import tex2mml
+
+    try:
+        ElementTree.fromstring(tex2mml(tex))
+    except ElementTree.ParseError:
+        return False
+    return True
+
+
 def _tex_problems(tex: str) -> Iterator[tuple[str, str]]:
     """``(rule, why)`` for TeX that is unsafe, unparsable, or that a renderer would misdraw."""
     unsafe = _UNSAFE_TEX.search(tex)
@@ -513,15 +529,11 @@ def _tex_problems(tex: str) -> Iterator[tuple[str, str]]:
             why = f"{words}{': ' + str(exc) if str(exc) else ''}"
         yield "math-syntax", f"does not parse: {why}"
         return
-    try:
-        ElementTree.fromstring(mathml)
-    except ElementTree.ParseError:
-        # latex2mathml un-escapes its text: \text{a < b} yields markup the PDF's renderer
-        # (which parses it) cannot read.
+    if ("<" in tex or "&" in tex) and not _pdf_renderer_reads(tex):
         yield (
             "math-unsupported",
-            "puts '<' or '&' inside \\text, which the PDF renderer cannot draw"
-            " (write the symbol outside \\text, e.g. $a < b$ or \\langle/s\\rangle)",
+            "becomes MathML the PDF renderer cannot read (usually '<' or '&' inside \\text;"
+            " write the symbol outside \\text, e.g. $a < b$ or \\langle/s\\rangle)",
         )
     for command in sorted(set(_UNKNOWN_COMMAND.findall(mathml))):
         yield (
