@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 from playwright.sync_api import Browser, sync_playwright
 
+from deckbuilder.contentcache import ENVIRONMENT_VARIABLE
 from deckbuilder.model import RenderedBank
 from deckbuilder.render import render_bank
 from deckbuilder.validate import load_valid_bank
@@ -40,6 +41,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="rewrite golden files from the current output (review the diff like code)",
     )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_content_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Builds in tests (subprocesses too) share one cache of their own, not the checkout's."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(ENVIRONMENT_VARIABLE, str(tmp_path_factory.mktemp("content-cache")))
+        yield
 
 
 @pytest.fixture

@@ -234,7 +234,7 @@ def test_external_links_are_printed(guide_pages: list[str]) -> None:
 
 
 def test_same_bank_and_epoch_give_identical_bytes(tmp_path: Path, pdfs: tuple[Path, Path]) -> None:
-    again = build_pdfs(tmp_path / "again")
+    again = build_pdfs(tmp_path / "again", "--force")  # laid out again, not read from the cache
     for first, second in zip(pdfs, again, strict=True):
         assert first.read_bytes() == second.read_bytes()
 
@@ -277,3 +277,12 @@ def test_pages_render_with_pdftoppm(pdfs: tuple[Path, Path], tmp_path: Path) -> 
     image = Image.open(png).convert("L")
     dark = sum(image.histogram()[:128])
     assert dark > 0.005 * image.width * image.height  # real text was drawn, not a blank page
+
+
+def test_question_images_are_printed(tmp_path: Path) -> None:
+    """Images reach the PDF as data URIs (WeasyPrint has no bank folder to load them from)."""
+    build_pdfs(tmp_path, bank=BANKS / "anki-full")
+    with pdfplumber.open(tmp_path / "anki-fixture-study-guide.pdf") as pdf:
+        images = [image for page in pdf.pages for image in page.images]
+    assert len(images) == 2  # the two plots of the anki-full bank
+    assert all(image["width"] > 10 and image["height"] > 10 for image in images)

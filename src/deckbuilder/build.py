@@ -4,6 +4,8 @@ Everything is gathered and rendered before anything is written (mkdocs' rule): e
 stage their files, and only when all of them succeeded are the files moved into the output
 folder. Formats whose inputs did not change since the last build are skipped (see
 ``buildcache``), and the others run in parallel processes, since they are independent.
+Inside a format, questions, formulas and PDF layouts whose inputs did not change are read
+back from the content cache (see ``contentcache``), so an edit costs what it touches.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 
 from deckbuilder import buildcache
 from deckbuilder.build_context import Artifact, BuildContext, Staging
+from deckbuilder.contentcache import ContentCache
 from deckbuilder.errors import BuildError, Problem
 from deckbuilder.exporters import EXPORTERS
 from deckbuilder.model import Bank, RenderedBank
@@ -55,6 +58,8 @@ class BuildReport:
     warnings: tuple[Problem, ...] = field(default=())
     #: Formats skipped because their inputs did not change.
     up_to_date: tuple[str, ...] = ()
+    #: Questions whose Markdown was rendered in this build (the others came from the cache).
+    rendered_now: int = 0
 
 
 #: ``progress(exporter just finished or "" at the start, exporters done, exporters total)``
@@ -75,9 +80,10 @@ def build(request: BuildRequest, progress: Progress | None = None) -> BuildRepor
     if not todo:
         return BuildReport(None, (), (), tuple(formats))
 
-    bank, warnings = load_valid_bank(request.bank_dir, strict=request.strict)
+    cache = ContentCache.default(read=not request.force)
+    bank, warnings = load_valid_bank(request.bank_dir, strict=request.strict, cache=cache)
     selected = select(bank, request.levels, request.categories, request.tags)
-    rendered = render_bank(selected)
+    rendered = render_bank(selected, cache)  # validation rendered them: read from memory
     active = rendered.active()
     if not active.questions and not all(EXPORTERS[f].includes_retired for f in todo):
         raise FilterError("every selected question is retired")
@@ -88,6 +94,7 @@ def build(request: BuildRequest, progress: Progress | None = None) -> BuildRepor
         styles_dir=request.styles_dir,
         guides_by=request.guides_by,
         filtered=bool(request.levels or request.categories or request.tags),
+        cache=cache,
     )
     staging = Staging(request.output)
     try:
@@ -97,8 +104,15 @@ def build(request: BuildRequest, progress: Progress | None = None) -> BuildRepor
         staging.discard()
     written = {name: [a.relative_path for a in produced[name]] for name in todo}
     buildcache.record(request.output, prints, written)
+    cache.prune()
     artifacts = tuple(a for name in todo for a in produced[name])
-    return BuildReport(len(selected.questions), artifacts, warnings, tuple(sorted(fresh)))
+    return BuildReport(
+        len(selected.questions),
+        artifacts,
+        warnings,
+        tuple(sorted(fresh)),
+        rendered_now=cache.misses["render"],
+    )
 
 
 def _run_exporters(

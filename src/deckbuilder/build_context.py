@@ -11,8 +11,10 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from deckbuilder.contentcache import ContentCache
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,8 @@ class BuildContext:
     guides_by: str = "level"
     #: True when the bank was narrowed by --level/--category/--tag.
     filtered: bool = False
+    #: Where exporters keep and find results of their own pure steps (formulas, layouts).
+    cache: ContentCache = field(default_factory=lambda: ContentCache(None))
 
 
 @dataclass(frozen=True)

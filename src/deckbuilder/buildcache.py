@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from deckbuilder import __version__
+from deckbuilder.contentcache import tree_digest
 from deckbuilder.resources import packaged_styles_dir
 
 STAMP_NAME = ".deckbuilder-build.json"
@@ -34,9 +35,7 @@ def fingerprints(
     if styles_dir is not None:
         folders.append(styles_dir)
     for folder in folders:
-        for path in sorted(p for p in folder.rglob("*") if p.is_file() and _counts(p)):
-            digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
+        digest.update(tree_digest(folder))
     common = digest.hexdigest()
     return {name: hashlib.sha256(f"{common}:{name}".encode()).hexdigest() for name in formats}
 
@@ -66,11 +65,6 @@ def record(
             "files": {p.as_posix(): _file_hash(output / p) for p in sorted(written)},
         }
     (output / STAMP_NAME).write_text(json.dumps(stamp, indent=1, sort_keys=True) + "\n", "utf-8")
-
-
-def _counts(path: Path) -> bool:
-    """Caches and bytecode do not determine an artifact."""
-    return "__pycache__" not in path.parts and path.suffix not in (".pyc", ".pyo")
 
 
 def _read(output: Path) -> dict[str, object]:

@@ -186,7 +186,9 @@ def build(
         click.echo(f"up to date: {', '.join(report.up_to_date)} (use --force to rebuild)", err=True)
     if report.questions is not None:
         click.echo(
-            f"built {len(report.artifacts)} artifact(s) from {report.questions} questions", err=True
+            f"built {len(report.artifacts)} artifact(s) from {report.questions} questions"
+            f" ({report.rendered_now} rendered now, the others read from the cache)",
+            err=True,
         )
 
 

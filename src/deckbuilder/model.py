@@ -156,6 +156,16 @@ class RenderedQuestion:
     has_math: bool
     media: tuple[Media, ...] = ()
 
+    def html_fields(self) -> tuple[str, ...]:
+        """The rendered Markdown fields, in the order of ``Question.markdown_fields``."""
+        return (
+            self.question_html,
+            self.answer_html,
+            self.explanation_html,
+            *self.follow_ups_html,
+            *self.pitfalls_html,
+        )
+
 
 @dataclass(frozen=True)
 class RenderedBank:

@@ -12,12 +12,15 @@ because Anki and browsers execute what reaches them.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import html
+import mimetypes
+import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import unquote
 
 import markdown
@@ -26,6 +29,7 @@ from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 
+from deckbuilder.contentcache import ContentCache
 from deckbuilder.mdsource import separate_lists
 from deckbuilder.model import Bank, Media, Question, RenderedBank, RenderedQuestion
 
@@ -152,6 +156,22 @@ def media_name(path: Path) -> str:
     return f"dbm-{digest}-{stem}{path.suffix.lower()}"
 
 
+def embedded_media(question: RenderedQuestion) -> dict[str, str]:
+    """``{packaged name: data URI}`` for a question's images (self-contained page and PDF)."""
+    uris = {}
+    for item in question.media:
+        mime = mimetypes.guess_type(item.name)[0] or "application/octet-stream"
+        uris[item.name] = f"data:{mime};base64,{base64.b64encode(item.path.read_bytes()).decode()}"
+    return uris
+
+
+def embed_media(fragment: str, uris: dict[str, str]) -> str:
+    """Point the fragment's images at their data URIs (names are content hashes: no false hit)."""
+    for name, uri in uris.items():
+        fragment = fragment.replace(f'src="{name}"', f'src="{uri}"')
+    return fragment
+
+
 def media_path(question: Question, relative: str) -> Path:
     """Where an image link of a question's Markdown points (relative to its YAML file)."""
     return (question.location.path.parent / unquote(relative)).resolve()
@@ -203,9 +223,95 @@ def render_question(
     )
 
 
-def render_bank(bank: Bank) -> RenderedBank:
-    """Render every question of ``bank`` once."""
-    converter = new_markdown()
-    return RenderedBank(
-        bank, tuple(render_question(converter, q, bank.root) for q in bank.questions)
+def render_bank(bank: Bank, cache: ContentCache | None = None) -> RenderedBank:
+    """Render every question of ``bank`` once (or take it from ``cache``)."""
+    return RenderedBank(bank, render_questions(bank.questions, bank.root, cache))
+
+
+def render_questions(
+    questions: Sequence[Question], root: Path, cache: ContentCache | None = None
+) -> tuple[RenderedQuestion, ...]:
+    """Each question rendered, or read back from ``cache`` when its inputs did not change.
+
+    The inputs are the Markdown fields, the code, the file the question is in (image links
+    are relative to it) and the bank's media files; not the id, level or number, so moving a
+    question to another level or file position does not render it again.
+    """
+    cache = cache if cache is not None else ContentCache(None)
+    media_files = _media_digest(root)
+    converter: markdown.Markdown | None = None
+    rendered = []
+    for question in questions:
+        inputs = {
+            "fields": question.markdown_fields(),
+            "code": [question.code.language, question.code.source] if question.code else None,
+            "file": Path(os.path.relpath(question.location.path, root)).as_posix(),
+            "media": media_files,
+        }
+        result = _from_cached(question, root, cache.get_json("render", inputs))
+        if result is None:
+            converter = converter or new_markdown()
+            result = render_question(converter, question, root)
+            cache.put_json("render", inputs, _to_cached(result, root))
+        rendered.append(result)
+    return tuple(rendered)
+
+
+def _media_digest(root: Path) -> str:
+    """Every file of the bank that is not a question file: the images links may point to."""
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and path.suffix not in (".yaml", ".yml", ".json"):
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+_CACHED_TEXT = ("question_html", "answer_html", "explanation_html")
+
+
+def _to_cached(rendered: RenderedQuestion, root: Path) -> dict[str, object]:
+    return {
+        **{name: getattr(rendered, name) for name in _CACHED_TEXT},
+        "follow_ups_html": rendered.follow_ups_html,
+        "pitfalls_html": rendered.pitfalls_html,
+        "code_html": rendered.code_html,
+        "has_math": rendered.has_math,
+        "media": [[m.path.relative_to(root.resolve()).as_posix(), m.name] for m in rendered.media],
+    }
+
+
+def _from_cached(question: Question, root: Path, entry: object) -> RenderedQuestion | None:
+    """The cached rendering of ``question``, or None when the entry is missing or malformed."""
+    if not isinstance(entry, dict):
+        return None
+    texts = [entry.get(name) for name in _CACHED_TEXT]
+    follow_ups, pitfalls = entry.get("follow_ups_html"), entry.get("pitfalls_html")
+    code_html, has_math, media = entry.get("code_html"), entry.get("has_math"), entry.get("media")
+    if not (
+        _strings(texts)
+        and isinstance(follow_ups, list)
+        and _strings(follow_ups)
+        and isinstance(pitfalls, list)
+        and _strings(pitfalls)
+        and (code_html is None or isinstance(code_html, str))
+        and isinstance(has_math, bool)
+        and isinstance(media, list)
+        and all(isinstance(m, list) and len(m) == 2 and _strings(m) for m in media)
+    ):
+        return None
+    return RenderedQuestion(
+        source=question,
+        question_html=texts[0],
+        answer_html=texts[1],
+        explanation_html=texts[2],
+        code_html=code_html,
+        follow_ups_html=tuple(follow_ups),
+        pitfalls_html=tuple(pitfalls),
+        has_math=has_math,
+        media=tuple(Media(root.resolve() / path, name) for path, name in media),
     )
+
+
+def _strings(values: list[Any]) -> TypeGuard[list[str]]:
+    return all(isinstance(value, str) for value in values)

@@ -12,7 +12,7 @@ import difflib
 import json
 import re
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
@@ -22,18 +22,13 @@ from typing import Any
 import jsonschema
 import latex2mathml.converter
 
+from deckbuilder.contentcache import ContentCache
 from deckbuilder.errors import BankError, Location, Problem, Severity, error, warning
 from deckbuilder.loader import Document, PathKey, load_file
 from deckbuilder.mdsource import blocks
 from deckbuilder.model import Bank, Category, Code, Level, Question, Reference
 from deckbuilder.releases import check_released_ids
-from deckbuilder.render import (
-    iter_math,
-    markdown_to_html,
-    media_path,
-    new_markdown,
-    resolve_media,
-)
+from deckbuilder.render import iter_math, media_path, render_questions, resolve_media
 from deckbuilder.texsupport import declare_operators
 
 MANIFEST_NAME = "bank.yaml"
@@ -79,8 +74,12 @@ def question_files(root: Path) -> list[Path]:
     return sorted(p for p in files if p.resolve() != (root / MANIFEST_NAME).resolve())
 
 
-def validate_bank(root: Path) -> ValidationResult:
-    """Read and check the whole bank below ``root``; never raises for bad input."""
+def validate_bank(root: Path, cache: ContentCache | None = None) -> ValidationResult:
+    """Read and check the whole bank below ``root``; never raises for bad input.
+
+    Math is checked on the render stage's output (what the exporters will see); passing the
+    build's ``cache`` lets the build reuse those renderings instead of rendering again.
+    """
     problems: list[Problem] = []
     manifest_path = root / MANIFEST_NAME
     if not manifest_path.is_file():
@@ -101,6 +100,7 @@ def validate_bank(root: Path) -> ValidationResult:
         questions.extend(_questions_of(document, levels, categories, problems))
     _check_across_files(questions, problems)
     problems.extend(p for q in questions for p in _check_question(q, root))
+    problems.extend(_check_math(questions, root, cache))
 
     failed = any(p.severity is Severity.ERROR for p in problems)
     if failed or manifest is None:
@@ -131,9 +131,11 @@ def validate_bank(root: Path) -> ValidationResult:
     return ValidationResult(bank, tuple(_sorted(problems)))
 
 
-def load_valid_bank(root: Path, strict: bool = False) -> tuple[Bank, tuple[Problem, ...]]:
+def load_valid_bank(
+    root: Path, strict: bool = False, cache: ContentCache | None = None
+) -> tuple[Bank, tuple[Problem, ...]]:
     """The bank, or :class:`BankError` with every problem; also returns the warnings."""
-    result = validate_bank(root)
+    result = validate_bank(root, cache)
     if result.failed(strict) or result.bank is None:
         raise BankError(result.problems)
     return result.bank, result.warnings
@@ -449,26 +451,52 @@ def _check_question(question: Question, root: Path) -> Iterator[Problem]:
 
 
 def _check_markdown_fields(question: Question, root: Path) -> Iterator[Problem]:
-    converter = new_markdown()
     for name, text in question.markdown_fields():
-        start, literal = question.field_location(name)
-
-        def at(
-            offset: int, text: str = text, start: Location = start, literal: bool = literal
-        ) -> Location:
-            """Exact line for ``|`` blocks (lines map 1:1); the field's start otherwise."""
-            if not literal:
-                return start
-            return Location(start.path, start.line + text.count("\n", 0, offset), start.column)
-
+        at = _field_position(question, name, text)
         yield from _check_fences(name, text, at)
         for offset, image, target in _links(text):
             yield from _check_link(question, root, at(offset), image, target)
-        for _kind, tex in iter_math(markdown_to_html(converter, text)):
-            for rule, problem in _tex_problems(tex):
-                yield error(
-                    at(max(text.find(tex), 0)), rule, f"{name}: TeX `{_clip(tex)}` {problem}"
-                )
+
+
+def _check_math(
+    questions: Sequence[Question], root: Path, cache: ContentCache | None
+) -> Iterator[Problem]:
+    """Every formula as the render stage finds it (which also fills the render cache)."""
+    cache = cache if cache is not None else ContentCache(None)
+    for question, rendered in zip(questions, render_questions(questions, root, cache), strict=True):
+        for (name, text), fragment in zip(
+            question.markdown_fields(), rendered.html_fields(), strict=True
+        ):
+            at = _field_position(question, name, text)
+            for _kind, tex in iter_math(fragment):
+                for rule, problem in _cached_tex_problems(tex, cache):
+                    yield error(
+                        at(max(text.find(tex), 0)), rule, f"{name}: TeX `{_clip(tex)}` {problem}"
+                    )
+
+
+def _field_position(question: Question, name: str, text: str) -> Callable[[int], Location]:
+    """Where an offset inside a field is: its exact line for ``|`` blocks (lines map 1:1),
+    the field's start otherwise."""
+    start, literal = question.field_location(name)
+
+    def at(offset: int) -> Location:
+        if not literal:
+            return start
+        return Location(start.path, start.line + text.count("\n", 0, offset), start.column)
+
+    return at
+
+
+def _cached_tex_problems(tex: str, cache: ContentCache) -> list[tuple[str, str]]:
+    stored = cache.get_json("tex-problems", tex)
+    if isinstance(stored, list) and all(
+        isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in stored
+    ):
+        return [(rule, why) for rule, why in stored]
+    found = list(_tex_problems(tex))
+    cache.put_json("tex-problems", tex, found)
+    return found
 
 
 def _clip(text: str, limit: int = 40) -> str:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import mimetypes
 import re
 import xml.etree.ElementTree as ElementTree
 from collections import Counter
@@ -28,8 +27,8 @@ from markupsafe import Markup
 
 from deckbuilder import __version__
 from deckbuilder.build_context import Artifact, BuildContext, Staging
-from deckbuilder.model import Bank, Media, RenderedBank, RenderedQuestion
-from deckbuilder.render import pygments_css, replace_math
+from deckbuilder.model import Bank, RenderedBank, RenderedQuestion
+from deckbuilder.render import embed_media, embedded_media, pygments_css, replace_math
 from deckbuilder.resources import asset_text, style_text, template_environment
 from deckbuilder.texsupport import declare_operators
 
@@ -104,14 +103,10 @@ def render_page(rendered: RenderedBank, context: BuildContext) -> str:
 
 def card(question: RenderedQuestion, bank: Bank) -> Card:
     """Finish every fragment of one question: MathML for math, ``data:`` URIs for images."""
-    images = {media.name: data_uri(media) for media in question.media}
+    images = embedded_media(question)
 
     def finish(fragment: str) -> Markup:
-        with_math = replace_math(fragment, mathml)
-        # Packaged names are content hashes, so a literal replacement hits only the image.
-        for name, uri in images.items():
-            with_math = with_math.replace(f'src="{name}"', f'src="{uri}"')
-        return Markup(with_math)
+        return Markup(embed_media(replace_math(fragment, mathml), images))
 
     return Card(
         question=question,
@@ -148,12 +143,6 @@ def mathml(kind: str, tex: str) -> str:
 
 def _decode_references(text: str) -> str:
     return _CHARACTER_REFERENCE.sub(lambda m: chr(int(m.group(1), 16)), text)
-
-
-def data_uri(media: Media) -> str:
-    """An image embedded in the page, so the file stays self-contained."""
-    mime = mimetypes.guess_type(media.name)[0] or "application/octet-stream"
-    return f"data:{mime};base64,{base64.b64encode(media.path.read_bytes()).decode('ascii')}"
 
 
 def code_stylesheet() -> str:

@@ -1,7 +1,7 @@
 """Printable PDFs via WeasyPrint: a full study guide and a two-column cheat sheet.
 
 The exporter places the shared rendered HTML into print templates; its one per-target step
-is math: WeasyPrint runs no JavaScript and draws no MathML, so every distinct formula is
+is math (images become data URIs, as on the HTML page): WeasyPrint runs no JavaScript and draws no MathML, so every distinct formula is
 drawn once as SVG with ziamath (glyphs become paths: nothing to embed, same on every
 machine) and aligned on the text baseline. Layout lives in ``templates/pdf/`` and
 ``styles/pdf-*.css``; fonts are the DejaVu families (Debian's fonts-dejavu-core/extra,
@@ -16,11 +16,13 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import cache
+from importlib import metadata
 from pathlib import Path
 
 from deckbuilder.build_context import Artifact, BuildContext, Staging
+from deckbuilder.contentcache import ContentCache
 from deckbuilder.model import Bank, RenderedBank, RenderedQuestion
-from deckbuilder.render import pygments_css, replace_math
+from deckbuilder.render import embed_media, embedded_media, pygments_css, replace_math
 from deckbuilder.resources import style_text, template_environment
 
 #: Formula size per document, in CSS pixels (1px = 0.75pt), matching its body text
@@ -70,19 +72,66 @@ class PrintDocument:
 
 
 def export(rendered: RenderedBank, context: BuildContext, staging: Staging) -> list[Artifact]:
-    from weasyprint import CSS, HTML  # heavy: imported only when a PDF is built
-
     artifacts = []
     for doc in print_documents(rendered, context):
-        identifier = hashlib.sha256(doc.html.encode() + doc.css.encode()).hexdigest()[:32]
-        document = HTML(string=doc.html, base_url=str(rendered.bank.root)).render(
-            stylesheets=[CSS(string=doc.css)]
-        )
-        pdf = document.write_pdf(pdf_identifier=identifier.encode())
+        pdf, pages, reused = _lay_out(doc, context.cache)
         staging.write_bytes(doc.file_name, pdf)
-        summary = f"{doc.label}: {len(document.pages)} pages, {len(pdf) // 1024} KiB"
+        summary = f"{doc.label}: {pages} pages, {len(pdf) // 1024} KiB"
+        if reused:
+            summary += " (same HTML as before: layout reused from the cache)"
         artifacts.append(Artifact(Path(doc.file_name), summary))
     return artifacts
+
+
+def _lay_out(doc: PrintDocument, cache: ContentCache) -> tuple[bytes, int, bool]:
+    """``(PDF bytes, page count, whether they came from the cache)`` for one document.
+
+    WeasyPrint's output is a function of the HTML, the CSS, its own version and the fonts
+    installed (images are data URIs), not of deckbuilder's code: so a change to another
+    exporter, or to a question the cheat sheet does not show, costs no new layout.
+    """
+    from weasyprint import CSS, HTML  # heavy: imported only when a PDF is laid out
+
+    inputs = {
+        "html": _sha256(doc.html),
+        "css": _sha256(doc.css),
+        "libraries": [metadata.version("weasyprint"), metadata.version("pydyf")],
+        "fonts": _fonts_digest(),
+    }
+    pdf = cache.get_bytes("pdf", inputs, ours=False)
+    facts = cache.get_json("pdf-facts", inputs, ours=False)
+    if (
+        pdf is not None
+        and isinstance(facts, dict)
+        and isinstance(facts.get("pages"), int)
+        and facts.get("sha256") == hashlib.sha256(pdf).hexdigest()
+    ):
+        return pdf, facts["pages"], True
+    identifier = _sha256(doc.html + doc.css)[:32]
+    document = HTML(string=doc.html).render(stylesheets=[CSS(string=doc.css)])
+    pdf = document.write_pdf(pdf_identifier=identifier.encode())
+    pages = len(document.pages)
+    cache.put_bytes("pdf", inputs, pdf, ours=False)
+    facts = {"pages": pages, "sha256": hashlib.sha256(pdf).hexdigest()}
+    cache.put_json("pdf-facts", inputs, facts, ours=False)
+    return pdf, pages, False
+
+
+@cache
+def _fonts_digest() -> str:
+    """The installed font files (path, size, time), which fontconfig chooses from."""
+    digest = hashlib.sha256()
+    folders = ["/usr/share/fonts", "/usr/local/share/fonts", "~/.fonts", "~/.local/share/fonts"]
+    for folder in folders:
+        for path in sorted(Path(folder).expanduser().rglob("*")):
+            if path.is_file():
+                status = path.stat()
+                digest.update(f"{path}\0{status.st_size}\0{status.st_mtime_ns}\0".encode())
+    return digest.hexdigest()
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def print_documents(rendered: RenderedBank, context: BuildContext) -> list[PrintDocument]:
@@ -93,13 +142,17 @@ def print_documents(rendered: RenderedBank, context: BuildContext) -> list[Print
     documents = []
     for kind, label in (("study-guide", "study guide"), ("cheat-sheet", "cheat sheet")):
         # The cheat sheet shows only questions and short answers: draw only their math.
-        levels = _print_levels(rendered, MATH_SIZE_PX[kind], full=kind == "study-guide")
+        levels = _print_levels(
+            rendered, MATH_SIZE_PX[kind], context.cache, full=kind == "study-guide"
+        )
         html = environment.get_template(f"pdf/{kind}.html.j2").render(
             bank=bank,
             levels=levels,
             total=sum(len(level.questions) for level in levels),
             date=date,
-            iso_date=date.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            # The day, as on the cover: an edit minutes later leaves the cheat sheet's HTML
+            # (and so its cached layout) unchanged.
+            iso_date=date.strftime("%Y-%m-%d"),
             paper=context.paper,
             filtered=context.filtered,
             keywords=", ".join(c.name for c in bank.categories),
@@ -115,7 +168,9 @@ def print_documents(rendered: RenderedBank, context: BuildContext) -> list[Print
     return documents
 
 
-def _print_levels(rendered: RenderedBank, math_size: float, full: bool) -> tuple[PrintLevel, ...]:
+def _print_levels(
+    rendered: RenderedBank, math_size: float, cache: ContentCache, full: bool
+) -> tuple[PrintLevel, ...]:
     bank = rendered.bank
     levels = []
     for level in bank.levels:
@@ -127,7 +182,7 @@ def _print_levels(rendered: RenderedBank, math_size: float, full: bool) -> tuple
                     level.id,
                     level.name,
                     badge,
-                    tuple(_print_question(bank, q, math_size, full) for q in chosen),
+                    tuple(_print_question(bank, q, math_size, cache, full) for q in chosen),
                 )
             )
     return tuple(levels)
@@ -138,12 +193,15 @@ def _badge(bank: Bank, level_id: str) -> str:
     return bank.level(level_id).name[:1].upper()
 
 
-def _print_question(bank: Bank, q: RenderedQuestion, math_size: float, full: bool) -> PrintQuestion:
+def _print_question(
+    bank: Bank, q: RenderedQuestion, math_size: float, cache: ContentCache, full: bool
+) -> PrintQuestion:
     """The print view of a question; ``full=False`` leaves out all but question and answer."""
     source = q.source
+    images = embedded_media(q)
 
     def draw(fragment: str) -> str:
-        return draw_math(fragment, math_size)
+        return embed_media(draw_math(fragment, math_size, cache), images)
 
     return PrintQuestion(
         number=source.number,
@@ -170,9 +228,19 @@ def _short_label(number: int, question: str, limit: int = 60) -> str:
     return f"{number}. {plain}"
 
 
-def draw_math(fragment: str, size: float) -> str:
+def draw_math(fragment: str, size: float, cache: ContentCache | None = None) -> str:
     """Replace every marked formula of a rendered fragment by its SVG drawing."""
-    return replace_math(fragment, lambda kind, tex: _svg_img(kind, tex, size))
+    cache = cache if cache is not None else ContentCache(None)
+
+    def drawn(kind: str, tex: str) -> str:
+        stored = cache.get_json("pdf-formula", [kind, tex, size])
+        if isinstance(stored, str):
+            return stored
+        image = _svg_img(kind, tex, size)
+        cache.put_json("pdf-formula", [kind, tex, size], image)
+        return image
+
+    return replace_math(fragment, drawn)
 
 
 @cache
