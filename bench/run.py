@@ -5,9 +5,13 @@
 For the real bank and a synthetic bank ``--scale`` times larger it measures, ``--repeat``
 times each, and prints medians (wall and CPU seconds) and ratios to the floors:
 
-- ``validate``: ``deckbuilder validate`` in a fresh process (what a pre-commit hook costs);
+- ``validate``: ``deckbuilder validate`` in a fresh process (what a pre-commit hook costs),
+  with an empty content cache and with a warm one;
 - ``full build``: ``deckbuilder build --force`` of every format in a fresh process;
 - ``no-change rebuild``: the same command again without ``--force`` (everything up to date);
+- ``edit: explanation`` / ``edit: answer``: one question's explanation (or short answer)
+  edited, then ``deckbuilder build``: the edit loop of a maintainer. An explanation is not on
+  the cheat sheet, so only the study guide is laid out again;
 - ``pdf export`` / ``weasyprint floor`` and ``anki export`` / ``genanki floor``: the two
   heavy exporters next to their libraries alone on the same content (see pdf_bench.py and
   anki_bench.py, which this reuses).
@@ -19,8 +23,11 @@ exporters count in the CPU column.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
+import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -34,6 +41,7 @@ from common import EPOCH, measure, write_synthetic_bank
 from weasyprint import CSS, HTML
 
 from deckbuilder.build_context import BuildContext, Staging
+from deckbuilder.contentcache import ENVIRONMENT_VARIABLE
 from deckbuilder.exporters import anki, pdf
 from deckbuilder.render import render_bank
 from deckbuilder.validate import load_valid_bank
@@ -56,14 +64,34 @@ def main() -> None:
         bench_bank(f"synthetic x{args.scale}", synthetic, args.repeat)
 
 
-def bench_bank(label: str, bank_dir: Path, repeat: int) -> None:
-    with tempfile.TemporaryDirectory(prefix="bench-out-") as out:
-        env = {**os.environ, "SOURCE_DATE_EPOCH": str(EPOCH)}
+def bench_bank(label: str, source_bank: Path, repeat: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-out-") as scratch:
+        out, cache, bank_dir = (Path(scratch) / name for name in ("out", "cache", "bank"))
+        shutil.copytree(source_bank, bank_dir)  # the edit stages change it
+        env = {
+            **os.environ,
+            "SOURCE_DATE_EPOCH": str(EPOCH),
+            ENVIRONMENT_VARIABLE: str(cache),
+        }
         validate = [*DECKBUILDER, "validate", "--bank", str(bank_dir)]
-        build = [*DECKBUILDER, "build", "--bank", str(bank_dir), "-o", out]
-        show(label, "validate", median(lambda: run(validate, env), repeat))
+        build = [*DECKBUILDER, "build", "--bank", str(bank_dir), "-o", str(out)]
+
+        def cold_validate() -> tuple[float, float]:
+            shutil.rmtree(cache, ignore_errors=True)
+            return run(validate, env)
+
+        show(label, "validate (cold)", median(cold_validate, repeat))
+        show("", "validate (warm)", median(lambda: run(validate, env), repeat))
         show("", "full build", median(lambda: run([*build, "--force"], env), repeat))
         show("", "no-change rebuild", median(lambda: run(build, env), repeat))
+        edits = itertools.count()
+        for field in ("explanation", "answer"):
+
+            def edited_rebuild(field: str = field) -> tuple[float, float]:
+                edit_one_question(bank_dir, field, f"Benchmark edit {next(edits)}.")
+                return run(build, env)
+
+            show("", f"edit: {field}", median(edited_rebuild, repeat))
 
         rendered = render_bank(load_valid_bank(bank_dir)[0])
         context = BuildContext(output=Path(out), source_date_epoch=EPOCH)
@@ -80,6 +108,19 @@ def bench_bank(label: str, bank_dir: Path, repeat: int) -> None:
         show("", "anki export", anki_time, anki_time[1] / floor[1])
         show("", "genanki floor", floor)
         staging.discard()
+
+
+def edit_one_question(bank_dir: Path, field: str, sentence: str) -> None:
+    """Put ``sentence`` first in the ``field`` block (``|`` or ``>-``) of the last question."""
+    path = max(p for p in bank_dir.rglob("*.yaml") if p.name != "bank.yaml")
+    lines = path.read_text("utf-8").splitlines(keepends=True)
+    starts = [i for i, line in enumerate(lines) if re.match(rf"^ +{field}: [|>]-?\s*$", line)]
+    if not starts:
+        raise SystemExit(f"bench: no block-style {field} in {path}")
+    first = starts[-1] + 1
+    indent = len(lines[first]) - len(lines[first].lstrip(" "))
+    lines.insert(first, " " * indent + sentence + "\n")
+    path.write_text("".join(lines), "utf-8")
 
 
 def weasyprint(document: pdf.PrintDocument) -> bytes:
