@@ -207,6 +207,62 @@ def test_run_scripts_get_values_through_env_not_expressions(path: Path) -> None:
             assert "${{" not in step.get("run", ""), f"{path.name}: {step.get('name')}"
 
 
+def zizmor_findings(folder: Path) -> list[str]:
+    """The audits zizmor (a static analyser for GitHub Actions security) reports for a folder,
+    offline, with the folder's own ``.github/zizmor.yml`` policy."""
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("zizmor")),
+            "--offline",
+            "--format",
+            "json",
+            str(folder),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.stdout.strip(), result.stderr
+    return [finding["ident"] for finding in json.loads(result.stdout)]
+
+
+def test_zizmor_finds_no_security_problem_in_the_workflows() -> None:
+    assert zizmor_findings(ROOT / ".github") == []
+
+
+def test_zizmor_catches_an_injection_and_an_unpinned_third_party_action(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()  # zizmor looks for its configuration up to a repository root
+    shutil.copytree(ROOT / ".github", tmp_path / ".github")
+    ci = tmp_path / ".github" / "workflows" / "ci.yml"
+    text = ci.read_text("utf-8").replace(
+        "      - name: Validate the question bank\n",
+        "      - name: Greet\n"
+        '        run: echo "${{ github.event.pull_request.title }}"\n'
+        "      - uses: some-one/some-action@v1\n"
+        "      - name: Validate the question bank\n",
+    )
+    ci.write_text(text, "utf-8")
+    assert sorted(set(zizmor_findings(tmp_path / ".github"))) == [
+        "template-injection",
+        "unpinned-uses",
+    ]
+
+
+def test_dependabot_config_matches_its_schema() -> None:
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("check-jsonschema")),
+            "--builtin-schema",
+            "vendor.dependabot",
+            str(ROOT / ".github" / "dependabot.yml"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 @pytest.mark.parametrize("path", ALL_WORKFLOWS, ids=lambda p: p.name)
 def test_run_steps_use_bash_with_pipefail_and_permissions_are_read_only(path: Path) -> None:
     workflow = load(path)
