@@ -11,11 +11,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from conftest import BANKS
 from deckbuilder import contentcache
 from deckbuilder.build import BuildReport, BuildRequest, build
 from deckbuilder.buildcache import STAMP_NAME
+from deckbuilder.cli import main
 from deckbuilder.contentcache import ENVIRONMENT_VARIABLE, ContentCache
 
 FAST_FORMATS = ("anki", "markdown", "html")
@@ -188,3 +190,13 @@ def test_force_ignores_stored_results_but_refreshes_them(
     forced = run(bank_copy, tmp_path / "out", FAST_FORMATS, force=True)
     assert forced.rendered_now == 3
     assert run(bank_copy, tmp_path / "out2", FAST_FORMATS).rendered_now == 0
+
+
+def test_validate_fills_the_cache_the_build_then_reads(
+    bank_copy: Path, tmp_path: Path, cache_dir: Path
+) -> None:
+    """A pre-commit hook's validate leaves the renderings for the next build (and itself)."""
+    result = CliRunner().invoke(main, ["validate", "--bank", str(bank_copy)])
+    assert result.exit_code == 0, result.output
+    assert len(list(cache_dir.glob("??/*"))) >= 3
+    assert run(bank_copy, tmp_path / "out", FAST_FORMATS).rendered_now == 0

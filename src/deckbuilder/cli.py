@@ -62,9 +62,11 @@ def validate(bank_dir: Path, strict: bool, output_format: str) -> None:
 
     Reports every problem in every file at once, as FILE:LINE:COLUMN: SEVERITY: MESSAGE [RULE].
     """
+    from deckbuilder.contentcache import ContentCache
     from deckbuilder.validate import validate_bank
 
-    result = validate_bank(bank_dir)
+    # The build's cache: a pre-commit hook re-renders only the questions a commit changed.
+    result = validate_bank(bank_dir, ContentCache.default())
     _print_problems(result.problems, output_format)
     if output_format == "text":
         summary = f"{len(result.errors)} error(s), {len(result.warnings)} warning(s)"
