@@ -138,3 +138,31 @@ def test_non_string_keys_are_refused(tmp_path: Path) -> None:
 def test_empty_file_is_a_document_of_nothing(tmp_path: Path) -> None:
     document, problems = load_file(write(tmp_path, "# only a comment\n"))
     assert problems == [] and document is not None and document.data is None
+
+
+def test_columns_count_characters_not_bytes(tmp_path: Path) -> None:
+    """libyaml parses UTF-8; the columns reported are still the editor's character columns."""
+    document, _ = load_file(write(tmp_path, "é: [ü, 'ß', x]\n"))
+    assert document is not None
+    assert document.positions[("é", 2)] == Location(tmp_path / "q.yaml", 1, 13)
+
+
+def test_a_tab_used_for_indentation_is_named(tmp_path: Path) -> None:
+    rule, line, column, message = only_problem(write(tmp_path, "questions:\n\t- id: a\n"))
+    assert (rule, line, column) == ("yaml-syntax", 2, 1)
+    assert message == "invalid YAML: a tab cannot indent YAML; indent with spaces"
+
+
+def test_an_unclosed_quote_names_the_line_it_opened_on(tmp_path: Path) -> None:
+    path = write(tmp_path, 'questions:\n  - id: "a\n    level: b\n')
+    rule, line, _column, message = only_problem(path)
+    assert (rule, line) == ("yaml-syntax", 4)
+    assert "quoted scalar that starts on line 2" in message
+
+
+def test_a_block_scalar_after_blank_lines_starts_at_its_first_text(tmp_path: Path) -> None:
+    path = write(tmp_path, "a: >-\n\n\n    folded text\n    more\nb: 1\n")
+    document, _ = load_file(path)
+    assert document is not None
+    assert document.block_starts[("a",)] == Location(path, 4, 5)
+    assert not document.is_literal_block(("a",))

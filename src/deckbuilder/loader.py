@@ -1,8 +1,11 @@
 """YAML -> plain data, keeping the line and column of every value.
 
 PyYAML's ``safe_load`` forgets positions and keeps the last of two duplicate keys silently,
-so we compose the node graph ourselves (``yaml.SafeLoader`` underneath: no arbitrary
-objects) and build the data from the nodes, recording where each value and key stands.
+so we compose the node graph ourselves and build the data from the nodes, recording where
+each value and key stands. Parsing is libyaml's (``CParser``, twenty times faster than the
+pure-Python parser: 0.09 s instead of 1.7 s for the real bank); composing stays PyYAML's
+Python ``Composer`` so our checks see every node, and constructing is ``SafeConstructor``
+(no arbitrary objects).
 Hostile input (alias bombs, huge files, binary bytes, deep nesting, foreign tags) becomes
 a :class:`~deckbuilder.errors.Problem`, never a traceback.
 """
@@ -15,8 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml._yaml import CParser  # libyaml, which every PyYAML wheel includes
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
 from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.resolver import Resolver
 
 from deckbuilder.errors import Location, Problem, error
 
@@ -77,17 +84,20 @@ class _Reject(Exception):
         self.problem = problem
 
 
-class _PositionLoader(yaml.SafeLoader):
-    """A SafeLoader that refuses aliases (no billion laughs) and bounds nesting depth."""
+class _PositionLoader(Composer, CParser, SafeConstructor, Resolver):
+    """libyaml's events, composed here: refuses aliases (no billion laughs), bounds depth."""
 
     def __init__(self, stream: str, path: Path) -> None:
-        super().__init__(stream)
+        CParser.__init__(self, stream)
+        Composer.__init__(self)
+        SafeConstructor.__init__(self)
+        Resolver.__init__(self)
         self._path = path
         self._depth = 0
 
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         if self.check_event(AliasEvent):
-            event = self.peek_event()  # type: ignore[no-untyped-call]
+            event: Any = self.peek_event()
             raise _Reject(
                 error(
                     _mark(self._path, event.start_mark),
@@ -98,7 +108,7 @@ class _PositionLoader(yaml.SafeLoader):
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
-                event = self.peek_event()  # type: ignore[no-untyped-call]
+                event = self.peek_event()
                 raise _Reject(
                     error(
                         _mark(self._path, event.start_mark),
@@ -139,7 +149,7 @@ def load_file(path: Path) -> tuple[Document | None, list[Problem]]:
         if node is None:
             return Document(path, None, {(): Location(path, 1, 1)}), []
         document = Document(path, None)
-        data = _build(loader, node, (), document)
+        data = _build(loader, node, (), document, text.split("\n"))
         return Document(
             path,
             data,
@@ -153,7 +163,15 @@ def load_file(path: Path) -> tuple[Document | None, list[Problem]]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = _mark(path, mark) if mark is not None else whole_file
-        reason = exc.problem or exc.context or "invalid YAML"
+        context = exc.context
+        opened = exc.context_mark
+        if context and opened is not None and mark is not None and opened.line != mark.line:
+            context += f" that starts on line {opened.line + 1}"  # e.g. an unclosed quote
+        reason = ", ".join(part for part in (context, exc.problem) if part) or "invalid YAML"
+        if "maximum nesting depth" in reason:  # libyaml stops at 1,000 levels, before we do
+            return None, [error(where, "too-deep", f"nesting deeper than {MAX_DEPTH} levels")]
+        if mark is not None and _character_at(text, mark) == "\t":
+            reason = "a tab cannot indent YAML; indent with spaces"
         return None, [error(where, "yaml-syntax", f"invalid YAML: {reason}")]
     except yaml.YAMLError as exc:
         return None, [error(whole_file, "yaml-syntax", f"invalid YAML: {exc}")]
@@ -161,6 +179,15 @@ def load_file(path: Path) -> tuple[Document | None, list[Problem]]:
         return None, [error(whole_file, "too-deep", "nesting is too deep to read")]
     finally:
         loader.dispose()
+
+
+def _character_at(text: str, mark: Any) -> str:
+    lines = text.split("\n")
+    line: int = mark.line
+    column: int = mark.column
+    if 0 <= line < len(lines) and 0 <= column < len(lines[line]):
+        return lines[line][column]
+    return ""
 
 
 def _decode(path: Path, raw: bytes) -> tuple[str | None, Problem | None]:
@@ -194,7 +221,9 @@ def _mark(path: Path, mark: Any) -> Location:
     return Location(path, mark.line + 1, mark.column + 1)
 
 
-def _build(loader: _PositionLoader, node: Node, where: PathKey, doc: Document) -> Any:
+def _build(
+    loader: _PositionLoader, node: Node, where: PathKey, doc: Document, lines: list[str]
+) -> Any:
     """Turn a node into plain data, recording positions along the way."""
     doc.positions[where] = _mark(doc.path, node.start_mark)
     if node.tag not in _SAFE_TAGS:
@@ -208,12 +237,12 @@ def _build(loader: _PositionLoader, node: Node, where: PathKey, doc: Document) -
         )
     if isinstance(node, ScalarNode):
         if node.style in ("|", ">"):
-            doc.block_starts[where] = _block_content_start(doc.path, loader, node)
+            doc.block_starts[where] = _block_content_start(doc.path, lines, node)
             if node.style == "|":
                 doc.literal_blocks.add(where)
         return loader.construct_object(node, deep=True)
     if isinstance(node, SequenceNode):
-        return [_build(loader, item, (*where, i), doc) for i, item in enumerate(node.value)]
+        return [_build(loader, item, (*where, i), doc, lines) for i, item in enumerate(node.value)]
     assert isinstance(node, MappingNode)
     result: dict[str, Any] = {}
     for key_node, value_node in node.value:
@@ -238,27 +267,18 @@ def _build(loader: _PositionLoader, node: Node, where: PathKey, doc: Document) -
                 )
             )
         doc.key_positions[entry] = _mark(doc.path, key_node.start_mark)
-        result[key] = _build(loader, value_node, entry, doc)
+        result[key] = _build(loader, value_node, entry, doc, lines)
     return result
 
 
-def _block_content_start(path: Path, loader: _PositionLoader, node: ScalarNode) -> Location:
+def _block_content_start(path: Path, lines: list[str], node: ScalarNode) -> Location:
     """Line and column of the first content line of a ``|``/``>`` block scalar.
 
     The node's mark points at the indicator; the content starts on the next non-blank line,
     indented by however many spaces the author used.
     """
-    buffer: str = loader.buffer
-    start = node.start_mark.index
-    newline = buffer.find("\n", start)
-    line = node.start_mark.line + 2
-    offset = newline + 1
-    while 0 < offset < len(buffer):
-        end = buffer.find("\n", offset)
-        text = buffer[offset : end if end != -1 else len(buffer)]
+    for number in range(node.start_mark.line + 1, len(lines)):
+        text = lines[number]
         if text.strip():
-            return Location(path, line, len(text) - len(text.lstrip(" ")) + 1)
-        if end == -1:
-            break
-        offset, line = end + 1, line + 1
+            return Location(path, number + 1, len(text) - len(text.lstrip(" ")) + 1)
     return Location(path, node.start_mark.line + 1, node.start_mark.column + 1)
