@@ -200,3 +200,12 @@ def test_validate_fills_the_cache_the_build_then_reads(
     assert result.exit_code == 0, result.output
     assert len(list(cache_dir.glob("??/*"))) >= 3
     assert run(bank_copy, tmp_path / "out", FAST_FORMATS).rendered_now == 0
+
+
+def test_a_cache_inside_the_bank_folder_is_not_read_as_bank_content(
+    bank_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Running from inside questions/ puts the cache there; its files are not images."""
+    monkeypatch.setenv(ENVIRONMENT_VARIABLE, str(bank_copy / ".deckbuilder-cache"))
+    run(bank_copy, tmp_path / "a", FAST_FORMATS)
+    assert run(bank_copy, tmp_path / "b", FAST_FORMATS).rendered_now == 0

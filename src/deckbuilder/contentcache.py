@@ -21,6 +21,7 @@ import json
 import os
 import tempfile
 from collections import Counter
+from collections.abc import Callable
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -44,22 +45,21 @@ _LIBRARIES = (
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
-def tree_digest(folder: Path) -> bytes:
-    """SHA-256 over the names and contents of the files below ``folder`` (no bytecode)."""
+def tree_digest(folder: Path, keep: Callable[[Path], bool] = lambda path: True) -> bytes:
+    """SHA-256 over the names and contents of the input files below ``folder`` that ``keep``."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and _counts(p)):
-        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if path.is_file() and is_input(relative) and keep(relative):
+            digest.update(relative.as_posix().encode() + b"\0")
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.digest()
 
 
-def _counts(path: Path) -> bool:
-    """Bytecode and caches (ours included, if it sits inside) determine nothing."""
-    return (
-        "__pycache__" not in path.parts
-        and DEFAULT_FOLDER not in path.parts
-        and path.suffix not in (".pyc", ".pyo")
-    )
+def is_input(relative: Path) -> bool:
+    """Bytecode, git's own files and caches (ours, if it sits inside) determine nothing."""
+    ignored = {"__pycache__", ".git", DEFAULT_FOLDER}
+    return not ignored.intersection(relative.parts) and relative.suffix not in (".pyc", ".pyo")
 
 
 @cache

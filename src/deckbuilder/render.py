@@ -29,7 +29,7 @@ from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 
-from deckbuilder.contentcache import ContentCache
+from deckbuilder.contentcache import ContentCache, tree_digest
 from deckbuilder.mdsource import separate_lists
 from deckbuilder.model import Bank, Media, Question, RenderedBank, RenderedQuestion
 
@@ -259,12 +259,7 @@ def render_questions(
 
 def _media_digest(root: Path) -> str:
     """Every file of the bank that is not a question file: the images links may point to."""
-    digest = hashlib.sha256()
-    for path in sorted(root.rglob("*")):
-        if path.is_file() and path.suffix not in (".yaml", ".yml", ".json"):
-            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()
+    return tree_digest(root, lambda path: path.suffix not in (".yaml", ".yml", ".json")).hex()
 
 
 _CACHED_TEXT = ("question_html", "answer_html", "explanation_html")
