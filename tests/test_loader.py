@@ -166,3 +166,17 @@ def test_a_block_scalar_after_blank_lines_starts_at_its_first_text(tmp_path: Pat
     assert document is not None
     assert document.block_starts[("a",)] == Location(path, 4, 5)
     assert not document.is_literal_block(("a",))
+
+
+def test_a_comment_after_an_unquoted_value_is_recorded(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        'a: Annex #15, Normalization\nb: "Annex #15"  # a real comment\nc: plain\nd: x  # note\n',
+    )
+    document, _ = load_file(path)
+    assert document is not None
+    assert document.data["a"] == "Annex"  # what YAML does, and why the validator warns
+    assert document.trailing_comments == {
+        ("a",): Location(path, 1, 10),
+        ("d",): Location(path, 4, 7),
+    }

@@ -49,7 +49,7 @@ def test_strict_turns_warnings_into_failure(
     assert runner.invoke(main, ["validate", "--bank", "."]).exit_code == 0
     strict = runner.invoke(main, ["validate", "--bank", ".", "--strict"])
     assert strict.exit_code == 1
-    assert "0 error(s), 3 warning(s)" in strict.stderr
+    assert "0 error(s), 4 warning(s)" in strict.stderr
 
 
 def test_math_rules_do_not_depend_on_what_was_imported_before() -> None:

@@ -13,6 +13,7 @@ a :class:`~deckbuilder.errors.Problem`, never a traceback.
 from __future__ import annotations
 
 import codecs
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,9 @@ class Document:
     block_starts: dict[PathKey, Location] = field(default_factory=dict)
     #: JSON paths of ``|`` (literal, not folded) block scalars.
     literal_blocks: set[PathKey] = field(default_factory=set)
+    #: JSON path of an unquoted value -> where a ``#`` comment follows it on its line (text
+    #: such as ``C# tips`` or ``Annex #15`` silently loses everything from `` #`` on).
+    trailing_comments: dict[PathKey, Location] = field(default_factory=dict)
 
     def is_literal_block(self, path: PathKey) -> bool:
         """True for a ``|`` block: its text lines are the file's lines, one for one."""
@@ -157,6 +161,7 @@ def load_file(path: Path) -> tuple[Document | None, list[Problem]]:
             document.key_positions,
             document.block_starts,
             document.literal_blocks,
+            document.trailing_comments,
         ), []
     except _Reject as rejected:
         return None, [rejected.problem]
@@ -236,6 +241,10 @@ def _build(
             )
         )
     if isinstance(node, ScalarNode):
+        if not node.style:  # plain: None from PyYAML's parser, "" from libyaml's
+            comment = _trailing_comment(lines, node)
+            if comment is not None:
+                doc.trailing_comments[where] = Location(doc.path, comment[0], comment[1])
         if node.style in ("|", ">"):
             doc.block_starts[where] = _block_content_start(doc.path, lines, node)
             if node.style == "|":
@@ -269,6 +278,14 @@ def _build(
         doc.key_positions[entry] = _mark(doc.path, key_node.start_mark)
         result[key] = _build(loader, value_node, entry, doc, lines)
     return result
+
+
+def _trailing_comment(lines: list[str], node: ScalarNode) -> tuple[int, int] | None:
+    """``(line, column)`` of a ``#`` comment right after a plain scalar, if there is one."""
+    end = node.end_mark
+    rest = lines[end.line][end.column :] if end.line < len(lines) else ""
+    match = re.match(r"\s+#", rest)
+    return (end.line + 1, end.column + match.end()) if match else None
 
 
 def _block_content_start(path: Path, lines: list[str], node: ScalarNode) -> Location:

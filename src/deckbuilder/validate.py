@@ -154,6 +154,7 @@ def _check_document(path: Path, schema: str, problems: list[Problem]) -> Documen
     problems.extend(load_problems)
     if document is None:
         return None
+    problems.extend(_comments_in_text(document))
     schema_problems = [
         _schema_problem(document, e) for e in _validator(schema).iter_errors(document.data)
     ]
@@ -167,6 +168,23 @@ def _check_document(path: Path, schema: str, problems: list[Problem]) -> Documen
         schema == "questions" and isinstance(data, dict) and isinstance(data.get("questions"), list)
     )
     return document if keep else None
+
+
+#: Fields holding prose, where a ``#`` is far more likely text than a comment.
+_PROSE_FIELDS = {"question", "answer", "title", "follow_ups", "pitfalls", "description"}
+
+
+def _comments_in_text(document: Document) -> Iterator[Problem]:
+    for path, where in sorted(document.trailing_comments.items(), key=lambda item: item[1]):
+        names = [part for part in path if isinstance(part, str)]
+        if names and names[-1] in _PROSE_FIELDS:
+            yield warning(
+                where,
+                "comment-in-text",
+                f"{_field_name(path)}: unquoted text followed by ' #' ends there, and the rest"
+                " of the line is a YAML comment; put the whole text in quotes if '#' belongs"
+                " to it",
+            )
 
 
 def _field_name(path: PathKey) -> str:
