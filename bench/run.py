@@ -1,6 +1,6 @@
 """One entry point for the numbers that matter to maintainers and CI.
 
-    .venv/bin/python bench/run.py [--scale 10] [--repeat 3] [--bank questions]
+    .venv/bin/python bench/run.py [--scale 10] [--repeat 3] [--bank questions] [--no-edits]
 
 For the real bank and a synthetic bank ``--scale`` times larger it measures, ``--repeat``
 times each, and prints medians (wall and CPU seconds) and ratios to the floors:
@@ -55,17 +55,23 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=10, help="synthetic bank = scale x real")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--bank", type=Path, default=Path("questions"))
+    parser.add_argument(
+        "--no-edits",
+        dest="edits",
+        action="store_false",
+        help="skip the edit-loop stages (four more full builds per bank)",
+    )
     args = parser.parse_args()
     real_size = len(load_valid_bank(args.bank)[0].questions)
     print(f"{'bank':<22}{'stage':<20}{'median wall s':>14}{'median CPU s':>14}{'ratio':>8}")
-    bench_bank("real", args.bank, args.repeat)
+    bench_bank("real", args.bank, args.repeat, args.edits)
     with tempfile.TemporaryDirectory(prefix="bench-") as folder:
         synthetic = Path(folder) / "bank"
         write_synthetic_bank(synthetic, real_size * args.scale)
-        bench_bank(f"synthetic x{args.scale}", synthetic, args.repeat)
+        bench_bank(f"synthetic x{args.scale}", synthetic, args.repeat, args.edits)
 
 
-def bench_bank(label: str, source_bank: Path, repeat: int) -> None:
+def bench_bank(label: str, source_bank: Path, repeat: int, edits: bool) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-out-") as scratch:
         out, cache, bank_dir = (Path(scratch) / name for name in ("out", "cache", "bank"))
         shutil.copytree(source_bank, bank_dir)  # the edit stages change it
@@ -85,14 +91,14 @@ def bench_bank(label: str, source_bank: Path, repeat: int) -> None:
         show("", "validate (warm)", median(lambda: run(validate, env), repeat))
         show("", "full build", median(lambda: run([*build, "--force"], env), repeat))
         show("", "no-change rebuild", median(lambda: run(build, env), repeat))
-        edits = itertools.count()
-        for field in ("explanation", "answer"):
+        counter = itertools.count()
+        for field in ("explanation", "answer") if edits else ():
             # Each sample: edit, rebuild with the cache, then rebuild the same edited bank from
             # nothing. One more line can move page breaks and change what the layout costs, so
             # the fair comparison is with the same bank, not with the unedited full build.
             samples = []
             for _ in range(repeat):
-                edit_one_question(bank_dir, field, f"Benchmark edit {next(edits)}.")
+                edit_one_question(bank_dir, field, f"Benchmark edit {next(counter)}.")
                 samples.append((run(build, env), run([*build, "--force"], env)))
             cached = (
                 statistics.median(s[0][0] for s in samples),
