@@ -156,7 +156,7 @@ def test_deck_tree_notes_cards_and_tags_follow_the_bank(
     assert len(col.find_notes("tag:nlp-interview-master::tag::softmax")) == 2
     assert note.guid == exporter.note_guid("softmax-temperature")
     assert note["Level"] == "Advanced"
-    assert note["Sort"] == "00005 softmax-temperature"
+    assert note["Sort"] == "00005"  # the bank order, a column of its own
     description = col.decks.get(col.decks.id_for_name(DECK))["desc"]
     assert "2.0.0" in description and "2023-11-14" in description
     assert 'href="https://example.org/nlp-interview-master"' in description
@@ -172,8 +172,12 @@ def test_new_cards_come_in_bank_order(
     queued = col.sched.get_queued_cards(fetch_limit=7).cards
     order = [col.get_card(q.card.id).note()["ID"] for q in queued]
     assert order[:3] == ["what-is-tokenization", "what-is-a-stop-word", "bag-of-words"]
-    browser_order = [col.get_note(n)["ID"] for n in col.find_notes("", order="n.sfld")]
-    assert browser_order[-1] == "code-stable-softmax"
+    # The browser sorts by question text; "Sort" keeps the bank order for its own column.
+    by_text = [col.get_note(n)["Question"] for n in col.find_notes("", order="n.sfld")]
+    assert by_text == sorted(by_text, key=str.casefold)
+    notes = [col.get_note(n) for n in col.find_notes("")]
+    by_number = [note["ID"] for note in sorted(notes, key=lambda note: note["Sort"])]
+    assert by_number[:3] == order[:3]
 
 
 def test_every_card_renders_its_question_and_answer(
@@ -191,11 +195,11 @@ def test_every_card_renders_its_question_and_answer(
         assert text_of(note["Explanation"]) in text_of(back)
         assert 'class="dbk-badge dbk-level"' in front
     back = col.get_card(col.find_cards('"ID:softmax-temperature"')[0]).answer()
-    for heading in ("Pitfalls", "Follow-ups", "References"):
+    for heading in ("Short answer", "Common pitfalls", "Follow-up questions", "References"):
         assert f'<div class="dbk-heading">{heading}</div>' in back
     assert '<a href="https://arxiv.org/abs/1503.02531"' in back
     code_back = col.get_card(col.find_cards('"ID:code-stable-softmax"')[0]).answer()
-    assert '<div class="dbk-heading">Code</div>' in code_back
+    assert '<summary class="dbk-heading">Code</summary>' in code_back
     assert '<span class="k">def</span>' in code_back  # Pygments classes survive
 
 
@@ -488,7 +492,8 @@ def test_note_type_is_frozen_per_version(
     assert ours[0]["id"] == model_id
     assert tuple(f["name"] for f in ours[0]["flds"]) == fields
     assert tuple(t["name"] for t in ours[0]["tmpls"]) == templates
-    assert ours[0]["flds"][ours[0]["sortf"]]["name"] == "Sort"
+    # The browser's sort column shows the question, not a number.
+    assert ours[0]["flds"][ours[0]["sortf"]]["name"] == "Question"
 
 
 def test_note_guid_depends_on_the_question_id_only() -> None:

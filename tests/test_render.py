@@ -29,7 +29,12 @@ def rendered_text(bank_dir: Path) -> str:
     parts = []
     for q in render_bank(bank).questions:
         parts += [f"<!-- {q.source.number} {q.source.id} -->", q.question_html, q.answer_html]
-        parts += [q.explanation_html, q.code_html or "", *q.follow_ups_html, *q.pitfalls_html]
+        parts += [
+            q.explanation_html,
+            q.code_html or "",
+            *(f.question_html for f in q.follow_ups),
+            *q.pitfalls_html,
+        ]
     return "\n".join(parts)
 
 

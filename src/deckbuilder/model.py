@@ -35,6 +35,20 @@ class Reference:
 
 
 @dataclass(frozen=True)
+class FollowUp:
+    """A question an interviewer may ask next, and where a learner finds its answer.
+
+    Either ``see`` names the question of the bank that answers it, or ``answer`` gives a
+    short answer itself; a plain follow-up (both ``None``) is still allowed but counted as
+    leading nowhere by ``deckbuilder stats``.
+    """
+
+    question: str
+    answer: str | None = None
+    see: str | None = None
+
+
+@dataclass(frozen=True)
 class Code:
     """A code answer. ``source`` is shown; ``check`` is hidden and proves ``source`` right."""
 
@@ -60,8 +74,10 @@ class Question:
     explanation: str
     code: Code | None = None
     references: tuple[Reference, ...] = ()
-    follow_ups: tuple[str, ...] = ()
+    follow_ups: tuple[FollowUp, ...] = ()
     pitfalls: tuple[str, ...] = ()
+    #: Ids of other questions worth studying next to this one.
+    related: tuple[str, ...] = ()
     #: Position of the question's mapping in its YAML file.
     location: Location = field(default_factory=lambda: Location(Path(".")))
     #: 1-based position in the whole bank (level order, then file, then place in file).
@@ -78,7 +94,12 @@ class Question:
             ("question", self.question),
             ("answer", self.answer),
             ("explanation", self.explanation),
-            *((f"follow_ups[{i}]", text) for i, text in enumerate(self.follow_ups)),
+            *((f"follow_ups[{i}]", item.question) for i, item in enumerate(self.follow_ups)),
+            *(
+                (f"follow_ups[{i}].answer", item.answer)
+                for i, item in enumerate(self.follow_ups)
+                if item.answer is not None
+            ),
             *((f"pitfalls[{i}]", text) for i, text in enumerate(self.pitfalls)),
         )
 
@@ -139,6 +160,15 @@ class Media:
 
 
 @dataclass(frozen=True)
+class RenderedFollowUp:
+    """A follow-up rendered: its question, its own answer or the id of the answering question."""
+
+    question_html: str
+    answer_html: str | None = None
+    see: str | None = None
+
+
+@dataclass(frozen=True)
 class RenderedQuestion:
     """A question with every Markdown field turned into sanitised HTML once.
 
@@ -151,7 +181,7 @@ class RenderedQuestion:
     answer_html: str
     explanation_html: str
     code_html: str | None
-    follow_ups_html: tuple[str, ...]
+    follow_ups: tuple[RenderedFollowUp, ...]
     pitfalls_html: tuple[str, ...]
     has_math: bool
     media: tuple[Media, ...] = ()
@@ -162,7 +192,8 @@ class RenderedQuestion:
             self.question_html,
             self.answer_html,
             self.explanation_html,
-            *self.follow_ups_html,
+            *(item.question_html for item in self.follow_ups),
+            *(item.answer_html for item in self.follow_ups if item.answer_html is not None),
             *self.pitfalls_html,
         )
 
@@ -176,6 +207,10 @@ class RenderedBank:
         """Without retired questions: what guides, PDFs and the page show."""
         kept = tuple(q for q in self.questions if not q.source.retired)
         return RenderedBank(replace(self.bank, questions=tuple(q.source for q in kept)), kept)
+
+    def by_id(self) -> dict[str, RenderedQuestion]:
+        """Each question by its id: follow-ups and related questions link through it."""
+        return {q.source.id: q for q in self.questions}
 
     def select(self, bank: Bank) -> RenderedBank:
         """Keep the rendered questions that ``bank`` (a selection of this bank) holds."""

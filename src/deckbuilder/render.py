@@ -19,6 +19,7 @@ import mimetypes
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeGuard
 from urllib.parse import unquote
@@ -31,7 +32,14 @@ from pygments.lexers import get_lexer_by_name
 
 from deckbuilder.contentcache import ContentCache, tree_digest
 from deckbuilder.mdsource import separate_lists
-from deckbuilder.model import Bank, Media, Question, RenderedBank, RenderedQuestion
+from deckbuilder.model import (
+    Bank,
+    Media,
+    Question,
+    RenderedBank,
+    RenderedFollowUp,
+    RenderedQuestion,
+)
 
 #: Tags a rendered field may contain. Everything else (script, style, iframe, form...) goes.
 ALLOWED_TAGS = {
@@ -56,6 +64,8 @@ _MARKDOWN_EXTENSIONS = [
     "pymdownx.highlight",
     "pymdownx.arithmatex",
     "pymdownx.tilde",
+    # Curly quotes and en/em dashes from straight ones and -- / ---; never inside code or math.
+    "smarty",
 ]
 _MARKDOWN_CONFIG = {
     "tables": {"use_align_attribute": True},
@@ -204,23 +214,30 @@ def render_question(
     question_html = field(question.question, inline=True)
     answer_html = field(question.answer)
     explanation_html = field(question.explanation)
-    follow_ups = tuple(field(text, inline=True) for text in question.follow_ups)
+    follow_ups = tuple(
+        RenderedFollowUp(
+            field(item.question, inline=True),
+            field(item.answer) if item.answer is not None else None,
+            item.see,
+        )
+        for item in question.follow_ups
+    )
     pitfalls = tuple(field(text, inline=True) for text in question.pitfalls)
     code_html = (
         highlight_code(question.code.source, question.code.language) if question.code else None
     )
-    fragments = (question_html, answer_html, explanation_html, *follow_ups, *pitfalls)
-    return RenderedQuestion(
+    rendered = RenderedQuestion(
         source=question,
         question_html=question_html,
         answer_html=answer_html,
         explanation_html=explanation_html,
         code_html=code_html,
-        follow_ups_html=follow_ups,
+        follow_ups=follow_ups,
         pitfalls_html=pitfalls,
-        has_math=any(MATH_ELEMENT.search(f) for f in fragments),
+        has_math=False,
         media=tuple(packaged[name] for name in sorted(packaged)),
     )
+    return replace(rendered, has_math=any(MATH_ELEMENT.search(f) for f in rendered.html_fields()))
 
 
 def render_bank(bank: Bank, cache: ContentCache | None = None) -> RenderedBank:
@@ -268,7 +285,8 @@ _CACHED_TEXT = ("question_html", "answer_html", "explanation_html")
 def _to_cached(rendered: RenderedQuestion, root: Path) -> dict[str, object]:
     return {
         **{name: getattr(rendered, name) for name in _CACHED_TEXT},
-        "follow_ups_html": rendered.follow_ups_html,
+        # ``see`` is not rendered (and not in the key): it comes from the question on read.
+        "follow_ups": [[f.question_html, f.answer_html] for f in rendered.follow_ups],
         "pitfalls_html": rendered.pitfalls_html,
         "code_html": rendered.code_html,
         "has_math": rendered.has_math,
@@ -281,12 +299,13 @@ def _from_cached(question: Question, root: Path, entry: object) -> RenderedQuest
     if not isinstance(entry, dict):
         return None
     texts = [entry.get(name) for name in _CACHED_TEXT]
-    follow_ups, pitfalls = entry.get("follow_ups_html"), entry.get("pitfalls_html")
+    follow_ups, pitfalls = entry.get("follow_ups"), entry.get("pitfalls_html")
     code_html, has_math, media = entry.get("code_html"), entry.get("has_math"), entry.get("media")
     if not (
         _strings(texts)
         and isinstance(follow_ups, list)
-        and _strings(follow_ups)
+        and len(follow_ups) == len(question.follow_ups)
+        and all(_follow_up_entry(item) for item in follow_ups)
         and isinstance(pitfalls, list)
         and _strings(pitfalls)
         and (code_html is None or isinstance(code_html, str))
@@ -301,10 +320,23 @@ def _from_cached(question: Question, root: Path, entry: object) -> RenderedQuest
         answer_html=texts[1],
         explanation_html=texts[2],
         code_html=code_html,
-        follow_ups_html=tuple(follow_ups),
+        follow_ups=tuple(
+            RenderedFollowUp(html, answer, item.see)
+            for (html, answer), item in zip(follow_ups, question.follow_ups, strict=True)
+        ),
         pitfalls_html=tuple(pitfalls),
         has_math=has_math,
         media=tuple(Media(root.resolve() / path, name) for path, name in media),
+    )
+
+
+def _follow_up_entry(item: object) -> bool:
+    """``[question_html, answer_html or None]`` as ``_to_cached`` writes it."""
+    return (
+        isinstance(item, list)
+        and len(item) == 2
+        and isinstance(item[0], str)
+        and (item[1] is None or isinstance(item[1], str))
     )
 
 

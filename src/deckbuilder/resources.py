@@ -36,8 +36,12 @@ def style_text(name: str, user_dir: Path | None = None) -> str:
     raise BuildError(f"stylesheet {name!r} not found in {user_dir or packaged_styles_dir()}")
 
 
-def template_environment(*, autoescape: bool = True) -> jinja2.Environment:
-    """Jinja2 over ``deckbuilder/templates``; autoescape on except for Markdown output."""
+def template_environment(*, autoescape: bool = True, **syntax: str) -> jinja2.Environment:
+    """Jinja2 over ``deckbuilder/templates``; autoescape on except for Markdown output.
+
+    ``syntax`` overrides Jinja's delimiters, for templates that write another template
+    language whose ``{{..}}`` must come out literally (Anki's card templates).
+    """
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(_PACKAGE / "templates")),
         autoescape=autoescape,
@@ -45,6 +49,7 @@ def template_environment(*, autoescape: bool = True) -> jinja2.Environment:
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
+        **syntax,  # type: ignore[arg-type]
     )
 
 

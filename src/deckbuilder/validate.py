@@ -26,7 +26,7 @@ from deckbuilder.contentcache import ContentCache
 from deckbuilder.errors import BankError, Location, Problem, Severity, error, warning
 from deckbuilder.loader import Document, PathKey, load_file
 from deckbuilder.mdsource import blocks
-from deckbuilder.model import Bank, Category, Code, Level, Question, Reference
+from deckbuilder.model import Bank, Category, Code, FollowUp, Level, Question, Reference
 from deckbuilder.releases import check_released_ids
 from deckbuilder.render import iter_math, media_path, render_questions, resolve_media
 from deckbuilder.texsupport import declare_operators
@@ -99,6 +99,7 @@ def validate_bank(root: Path, cache: ContentCache | None = None) -> ValidationRe
     for document in documents:
         questions.extend(_questions_of(document, levels, categories, problems))
     _check_across_files(questions, problems)
+    problems.extend(_check_question_links(questions))
     problems.extend(p for q in questions for p in _check_question(q, root))
     problems.extend(_check_math(questions, root, cache))
 
@@ -252,6 +253,13 @@ def _schema_problem(document: Document, err: jsonschema.ValidationError) -> Prob
         return error(where, *_pattern_rule(path, value))
     if keyword == "uniqueItems":
         return error(where, "duplicate-item", f"{name} lists the same value twice")
+    if keyword == "oneOf" and "follow_ups" in path:
+        return error(
+            where,
+            "follow-up-format",
+            f"{name} must be text, or a mapping with 'question' and exactly one of 'answer'"
+            " (its short answer) or 'see' (the id of the question that answers it)",
+        )
     if keyword == "enum":
         options = ", ".join(str(v) for v in rule_value)
         return error(where, "invalid-value", f"{name} is {value!r}; must be one of: {options}")
@@ -382,12 +390,19 @@ def _question(document: Document, base: PathKey, raw: dict[str, Any]) -> Questio
         explanation=raw["explanation"],
         code=code,
         references=tuple(Reference(r["title"], r["url"]) for r in raw.get("references", ())),
-        follow_ups=tuple(raw.get("follow_ups", ())),
+        follow_ups=tuple(_follow_up(item) for item in raw.get("follow_ups", ())),
         pitfalls=tuple(raw.get("pitfalls", ())),
+        related=tuple(raw.get("related", ())),
         retired=raw.get("retired", False),
         location=document.locate(base),
         field_locations=_field_locations(document, base, raw),
     )
+
+
+def _follow_up(raw: str | dict[str, str]) -> FollowUp:
+    if isinstance(raw, str):
+        return FollowUp(raw)
+    return FollowUp(raw["question"], raw.get("answer"), raw.get("see"))
 
 
 def _text_start(document: Document, path: PathKey) -> Location:
@@ -400,12 +415,26 @@ def _field_locations(
 ) -> tuple[tuple[str, Location, bool], ...]:
     """Where each Markdown field and reference of a question starts (see ``Question``)."""
     names: list[tuple[str, PathKey]] = [(name, (*base, name)) for name in _MARKDOWN_FIELDS]
-    for key in ("follow_ups", "pitfalls"):
-        names += [(f"{key}[{i}]", (*base, key, i)) for i in range(len(raw.get(key, ())))]
+    for i, item in enumerate(raw.get("follow_ups", ())):
+        at: PathKey = (*base, "follow_ups", i)
+        if isinstance(item, dict):
+            names += [(f"follow_ups[{i}]", (*at, "question"))]
+            names += [(f"follow_ups[{i}].answer", (*at, "answer"))] if "answer" in item else []
+        else:
+            names += [(f"follow_ups[{i}]", at)]
+    names += [
+        (f"pitfalls[{i}]", (*base, "pitfalls", i)) for i in range(len(raw.get("pitfalls", ())))
+    ]
     names += [
         (f"references[{i}]", (*base, "references", i, "url"))
         for i in range(len(raw.get("references", ())))
     ]
+    names += [
+        (f"follow_ups[{i}].see", (*base, "follow_ups", i, "see"))
+        for i, item in enumerate(raw.get("follow_ups", ()))
+        if isinstance(item, dict) and "see" in item
+    ]
+    names += [(f"related[{i}]", (*base, "related", i)) for i in range(len(raw.get("related", ())))]
     return tuple(
         (name, _text_start(document, path), document.is_literal_block(path)) for name, path in names
     )
@@ -445,6 +474,31 @@ def _check_across_files(questions: list[Question], problems: list[Problem]) -> N
             )
         else:
             texts[key] = q
+
+
+def _check_question_links(questions: list[Question]) -> Iterator[Problem]:
+    """``see:`` and ``related:`` name questions that exist, are active and are not the same."""
+    by_id = {q.id: q for q in questions}
+    for question in questions:
+        targets = [(f"follow_ups[{i}].see", f.see) for i, f in enumerate(question.follow_ups)]
+        targets += [(f"related[{i}]", target) for i, target in enumerate(question.related)]
+        for name, target in targets:
+            if target is None:
+                continue
+            where = question.field_location(name)[0]
+            found = by_id.get(target)
+            if found is None:
+                close = difflib.get_close_matches(target, list(by_id), n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                yield error(
+                    where, "unknown-question", f"{name} names no question: {target!r}{hint}"
+                )
+            elif found.retired and not question.retired:
+                yield error(
+                    where, "retired-question", f"{name} names the retired question {target!r}"
+                )
+            elif found.id == question.id:
+                yield error(where, "self-link", f"{name} names the question itself")
 
 
 def _check_question(question: Question, root: Path) -> Iterator[Problem]:

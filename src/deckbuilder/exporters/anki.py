@@ -30,7 +30,7 @@ import sqlite3
 import tempfile
 import time
 import zipfile
-from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from functools import cache
 from pathlib import Path
@@ -41,9 +41,10 @@ import jinja2
 from markupsafe import Markup
 
 from deckbuilder.build_context import Artifact, BuildContext, Staging
-from deckbuilder.model import Bank, Reference, RenderedBank, RenderedQuestion
+from deckbuilder.model import Bank, RenderedBank, RenderedQuestion
 from deckbuilder.render import MATH_ELEMENT, pygments_css, replace_math, sanitise
-from deckbuilder.resources import asset_text, style_text, template_environment
+from deckbuilder.resources import style_text, template_environment
+from deckbuilder.sections import SECTION, SECTIONS, Section
 
 #: Bump only together with a new ``MODEL_ID`` when ``FIELDS`` or ``TEMPLATE_NAME`` change:
 #: learners then get a separate note type, and ``tests/test_anki.py`` pins each version.
@@ -115,6 +116,7 @@ def build_package(
     parent.description = deck_description(bank, None, built)
     decks: dict[str, genanki.Deck] = {}
     media: dict[str, Path] = {}
+    linked = rendered.by_id()
     for question in rendered.questions:
         level = question.source.level
         if level not in decks:
@@ -124,7 +126,7 @@ def build_package(
         decks[level].add_note(
             genanki.Note(
                 model=model,
-                fields=note_fields(question, bank),
+                fields=note_fields(question, bank, linked),
                 tags=note_tags(question),
                 guid=note_guid(question.source.id),
                 due=question.source.number,  # new cards are studied in bank order
@@ -177,29 +179,49 @@ def note_tags(question: RenderedQuestion) -> list[str]:
     ]
 
 
-def note_fields(question: RenderedQuestion, bank: Bank) -> list[str]:
-    """The values of ``FIELDS`` for one question."""
+def note_fields(
+    question: RenderedQuestion, bank: Bank, linked: dict[str, RenderedQuestion]
+) -> list[str]:
+    """The values of ``FIELDS`` for one question; ``linked`` resolves follow-up/related ids.
+
+    Anki cannot link one note to another, so a follow-up's answering question and the
+    related questions are shown by their text.
+    """
     source = question.source
     macros = _field_macros()
+
+    def text_of(question_id: str | None) -> Markup | None:
+        target = linked.get(question_id) if question_id else None
+        return Markup(for_anki(target.question_html)) if target else None
+
+    follow_ups = [
+        (
+            Markup(for_anki(item.question_html)),
+            Markup(for_anki(item.answer_html)) if item.answer_html else None,
+            text_of(item.see),
+        )
+        for item in question.follow_ups
+    ]
+    related = [text for text in map(text_of, source.related) if text is not None]
+    further = macros.further(
+        related, SECTION["related"].label, list(source.references), SECTION["references"].label
+    )
     values = {
         "ID": html.escape(source.id),
-        "Sort": f"{source.number:0{SORT_WIDTH}d} {source.id}",
+        "Sort": f"{source.number:0{SORT_WIDTH}d}",
         "Question": for_anki(question.question_html),
         "Answer": for_anki(question.answer_html),
         "Explanation": for_anki(question.explanation_html),
         "Code": question.code_html or "",
         "Pitfalls": macros.items([Markup(for_anki(text)) for text in question.pitfalls_html]),
-        "Follow-ups": macros.items([Markup(for_anki(t)) for t in question.follow_ups_html]),
-        "References": references(source.references),
+        "Follow-ups": macros.follow_ups(follow_ups),
+        # Sanitised again so a bad reference URL can never reach the web view.
+        "References": sanitise(str(further)),
         "Level": html.escape(bank.level(source.level).name),
-        "Categories": macros.categories([bank.category(c).name for c in source.categories]),
+        # Plain text: the templates make the badge (no presentation stored in a field).
+        "Categories": html.escape(", ".join(bank.category(c).name for c in source.categories)),
     }
     return [str(values[name]) for name in FIELDS]
-
-
-def references(items: Iterable[Reference]) -> str:
-    """A linked list, sanitised again so a bad URL can never reach the web view."""
-    return sanitise(str(_field_macros().references(list(items))))
 
 
 def for_anki(fragment: str) -> str:
@@ -227,7 +249,12 @@ def _mathjax(kind: str, tex: str) -> str:
 
 
 def note_type(styles_dir: Path | None) -> genanki.Model:
-    """The note type: fixed id, fields and template names; CSS and layouts may evolve."""
+    """The note type: fixed id, fields and template names; CSS and layouts may evolve.
+
+    The browser sorts by the question text; ``Sort`` keeps the bank order as a column of
+    its own. Anki's importer compares field and template names only, so a new sort field
+    or new layouts still update the learner's note type in place.
+    """
     return genanki.Model(
         MODEL_ID,
         MODEL_NAME,
@@ -235,13 +262,49 @@ def note_type(styles_dir: Path | None) -> genanki.Model:
         templates=[
             {
                 "name": TEMPLATE_NAME,
-                "qfmt": asset_text("anki-front.html"),
-                "afmt": asset_text("anki-back.html"),
+                "qfmt": card_template("front"),
+                "afmt": card_template("back"),
             }
         ],
         css=note_type_css(styles_dir),
-        sort_field_index=FIELDS.index("Sort"),
+        sort_field_index=FIELDS.index("Question"),
     )
+
+
+#: The field each section of :data:`deckbuilder.sections.SECTIONS` is stored in.
+SECTION_FIELDS = {
+    "question": "Question",
+    "answer": "Answer",
+    "explanation": "Explanation",
+    "code": "Code",
+    "pitfalls": "Pitfalls",
+    "follow_ups": "Follow-ups",
+    "related": "References",
+    "references": "References",
+}
+#: Sections folded on the back: the long ones, read after grading if at all.
+FOLDED_SECTIONS = ("explanation", "code")
+
+
+@dataclass(frozen=True)
+class FieldGroup:
+    """Consecutive sections stored in one field, as the back template places them."""
+
+    field: str
+    sections: tuple[Section, ...]
+
+
+def card_template(side: str) -> str:
+    """Anki's ``front`` or ``back`` template, written from the canonical section order."""
+    groups: list[FieldGroup] = []
+    for section in SECTIONS[1:]:  # the question is the front side
+        field = SECTION_FIELDS[section.key]
+        if groups and groups[-1].field == field:
+            groups[-1] = FieldGroup(field, (*groups[-1].sections, section))
+        else:
+            groups.append(FieldGroup(field, (section,)))
+    template = _card_templates().get_template(f"anki/{side}.html.j2")
+    return template.render(groups=groups, folded=FOLDED_SECTIONS)
 
 
 def note_type_css(styles_dir: Path | None) -> str:
@@ -297,6 +360,20 @@ def _zip_entry(name: str, epoch: int) -> zipfile.ZipInfo:
 @cache
 def _environment() -> jinja2.Environment:
     return template_environment()
+
+
+@cache
+def _card_templates() -> jinja2.Environment:
+    """Jinja with ``[% %]``/``[[ ]]``/``[# #]`` delimiters: Anki's ``{{..}}`` stays literal."""
+    return template_environment(
+        autoescape=False,
+        block_start_string="[%",
+        block_end_string="%]",
+        variable_start_string="[[",
+        variable_end_string="]]",
+        comment_start_string="[#",
+        comment_end_string="#]",
+    )
 
 
 @cache

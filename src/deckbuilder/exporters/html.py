@@ -30,6 +30,7 @@ from deckbuilder.build_context import Artifact, BuildContext, Staging
 from deckbuilder.model import Bank, RenderedBank, RenderedQuestion
 from deckbuilder.render import embed_media, embedded_media, pygments_css, replace_math
 from deckbuilder.resources import asset_text, style_text, template_environment
+from deckbuilder.sections import Section, answer_sections
 from deckbuilder.texsupport import declare_operators
 
 #: Pygments styles for code in the light and the dark theme.
@@ -63,8 +64,29 @@ class Card:
     answer_html: Markup
     explanation_html: Markup
     code_html: Markup | None
-    follow_ups_html: tuple[Markup, ...]
+    follow_ups: tuple[PageFollowUp, ...]
     pitfalls_html: tuple[Markup, ...]
+    related: tuple[PageLink, ...]
+    #: What the card shows, in the canonical order (``deckbuilder.sections``).
+    sections: tuple[Section, ...]
+
+
+@dataclass(frozen=True)
+class PageLink:
+    """Another card of the page: its id (the anchor is ``q-<id>``), number and question."""
+
+    id: str
+    number: int
+    question_html: Markup
+
+
+@dataclass(frozen=True)
+class PageFollowUp:
+    question_html: Markup
+    answer_html: Markup | None
+    #: Id and number of the card that answers it, when that card is on the page.
+    target: str | None
+    target_number: int
 
 
 def export(rendered: RenderedBank, context: BuildContext, staging: Staging) -> list[Artifact]:
@@ -79,6 +101,7 @@ def export(rendered: RenderedBank, context: BuildContext, staging: Staging) -> l
 def render_page(rendered: RenderedBank, context: BuildContext) -> str:
     """The complete page; equal inputs give equal text (the date comes from the context)."""
     bank = rendered.bank
+    linked = rendered.by_id()
     css = inline_text(style_text("html.css", context.styles_dir) + code_stylesheet())
     script = asset_text("html.js")
     levels = Counter(q.source.level for q in rendered.questions)
@@ -89,7 +112,7 @@ def render_page(rendered: RenderedBank, context: BuildContext) -> str:
         .get_template("html/page.html.j2")
         .render(
             bank=bank,
-            cards=[card(q, bank) for q in rendered.questions],
+            cards=[card(q, bank, linked) for q in rendered.questions],
             levels=[(level, levels[level.id]) for level in bank.levels if levels[level.id]],
             categories=[(c, categories[c.id]) for c in bank.categories if categories[c.id]],
             css=Markup(css),
@@ -101,22 +124,45 @@ def render_page(rendered: RenderedBank, context: BuildContext) -> str:
     )
 
 
-def card(question: RenderedQuestion, bank: Bank) -> Card:
-    """Finish every fragment of one question: MathML for math, ``data:`` URIs for images."""
+def card(question: RenderedQuestion, bank: Bank, linked: dict[str, RenderedQuestion]) -> Card:
+    """Finish every fragment of one question: MathML for math, ``data:`` URIs for images.
+
+    ``linked`` holds the page's cards, which follow-ups and related questions link to.
+    """
     images = embedded_media(question)
+    source = question.source
 
     def finish(fragment: str) -> Markup:
         return Markup(embed_media(replace_math(fragment, mathml), images))
 
+    def link(question_id: str) -> PageLink:
+        target = linked[question_id]
+        return PageLink(
+            question_id,
+            target.source.number,
+            Markup(replace_math(target.question_html, mathml)),
+        )
+
+    related = tuple(link(i) for i in source.related if i in linked)
     return Card(
         question=question,
-        level_index=bank.levels.index(bank.level(question.source.level)),
+        level_index=bank.levels.index(bank.level(source.level)),
         question_html=finish(question.question_html),
         answer_html=finish(question.answer_html),
         explanation_html=finish(question.explanation_html),
         code_html=Markup(question.code_html) if question.code_html is not None else None,
-        follow_ups_html=tuple(finish(text) for text in question.follow_ups_html),
+        follow_ups=tuple(
+            PageFollowUp(
+                finish(item.question_html),
+                finish(item.answer_html) if item.answer_html else None,
+                item.see if item.see in linked else None,
+                linked[item.see].source.number if item.see in linked else 0,
+            )
+            for item in question.follow_ups
+        ),
         pitfalls_html=tuple(finish(text) for text in question.pitfalls_html),
+        related=related,
+        sections=tuple(s for s in answer_sections(source) if s.key != "related" or related),
     )
 
 

@@ -23,6 +23,7 @@ from deckbuilder.mdsource import blocks, neutralise_html
 from deckbuilder.model import Bank, Question, RenderedBank
 from deckbuilder.render import media_name, resolve_media
 from deckbuilder.resources import template_environment
+from deckbuilder.sections import Section, answer_sections
 
 GUIDES = Path("guides")
 _IMAGE = re.compile(r"(!\[[^\]]*\]\()\s*<?([^)\s>]+)>?((?:\s+\"[^\"]*\")?\s*\))")
@@ -33,6 +34,7 @@ _TAG = re.compile(r"<[^>]+>")
 class GuideQuestion:
     """One question as the guide template shows it (Markdown strings, already made safe)."""
 
+    id: str
     number: int
     anchor: str
     heading: str
@@ -46,8 +48,12 @@ class GuideQuestion:
     #: A backtick fence longer than any backtick run inside the code.
     code_fence: str
     references: tuple[tuple[str, str], ...]
-    follow_ups: tuple[str, ...]
+    #: ``(question, its answer or "", id of the question answering it or "")``.
+    follow_ups: tuple[tuple[str, str, str], ...]
     pitfalls: tuple[str, ...]
+    related: tuple[str, ...]
+    #: What the question shows after its heading, in the canonical order.
+    sections: tuple[Section, ...]
 
 
 @dataclass(frozen=True)
@@ -64,11 +70,29 @@ def export(rendered: RenderedBank, context: BuildContext, staging: Staging) -> l
     guides = _guides(bank, context.guides_by, copied)
     environment = template_environment(autoescape=False)
     guide_template = environment.get_template("markdown/guide.md.j2")
+    # Links between questions go to the question's level guide (every question has one).
+    homes = {
+        q.id: (g.file_name, q)
+        for g in guides
+        if not g.file_name.startswith("category-")
+        for q in g.questions
+    }
     artifacts = []
     for index, guide in enumerate(guides):
+
+        def link(question_id: str, guide: Guide = guide) -> str:
+            """``[Question N](file#anchor)``, or "" when the question is not in these guides."""
+            if question_id not in homes:
+                return ""
+            file_name, target = homes[question_id]
+            where = "" if file_name == guide.file_name else file_name
+            return f"[Question {target.number}]({where}#{target.anchor})"
+
         text = guide_template.render(
             bank=bank,
             guide=guide,
+            link=link,
+            homes=homes,
             previous=guides[index - 1] if index > 0 else None,
             next=guides[index + 1] if index + 1 < len(guides) else None,
         )
@@ -140,6 +164,7 @@ def _guide_question(
     heading = f"{q.number}. {_single_line(safe(q.question))}"
     code = q.code
     return GuideQuestion(
+        id=q.id,
         number=q.number,
         anchor=slugs.slug(heading_text(heading)),
         heading=heading,
@@ -152,8 +177,17 @@ def _guide_question(
         code_language=code.language if code else "text",
         code_fence=_fence_for(code.source if code else ""),
         references=tuple((_link_text(r.title), r.url) for r in q.references),
-        follow_ups=tuple(_single_line(safe(t)) for t in q.follow_ups),
+        follow_ups=tuple(
+            (
+                _single_line(safe(f.question)),
+                _single_line(safe(f.answer)) if f.answer else "",
+                f.see or "",
+            )
+            for f in q.follow_ups
+        ),
         pitfalls=tuple(_single_line(safe(t)) for t in q.pitfalls),
+        related=q.related,
+        sections=answer_sections(q),
     )
 
 

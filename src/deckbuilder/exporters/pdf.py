@@ -24,6 +24,7 @@ from deckbuilder.contentcache import ContentCache
 from deckbuilder.model import Bank, RenderedBank, RenderedQuestion
 from deckbuilder.render import embed_media, embedded_media, pygments_css, replace_math
 from deckbuilder.resources import style_text, template_environment
+from deckbuilder.sections import SECTION, Section, answer_sections
 
 #: Formula size per document, in CSS pixels (1px = 0.75pt), matching its body text
 #: (10pt in the study guide, 7.6pt in the cheat sheet).
@@ -48,8 +49,13 @@ class PrintQuestion:
     explanation_html: str
     code_html: str | None
     references: tuple[tuple[str, str], ...]
-    follow_ups_html: tuple[str, ...]
+    #: ``(question HTML, answer HTML or "", anchor of the answering question or "")``.
+    follow_ups: tuple[tuple[str, str, str], ...]
     pitfalls_html: tuple[str, ...]
+    #: ``(anchor, number, question HTML)`` of each related question in this document.
+    related: tuple[tuple[str, int, str], ...]
+    #: What the question shows, in the canonical order (``deckbuilder.sections``).
+    sections: tuple[Section, ...]
 
 
 @dataclass(frozen=True)
@@ -172,6 +178,7 @@ def _print_levels(
     rendered: RenderedBank, math_size: float, cache: ContentCache, full: bool
 ) -> tuple[PrintLevel, ...]:
     bank = rendered.bank
+    linked = rendered.by_id()
     levels = []
     for level in bank.levels:
         chosen = [q for q in rendered.questions if q.source.level == level.id]
@@ -182,7 +189,7 @@ def _print_levels(
                     level.id,
                     level.name,
                     badge,
-                    tuple(_print_question(bank, q, math_size, cache, full) for q in chosen),
+                    tuple(_print_question(bank, q, math_size, cache, full, linked) for q in chosen),
                 )
             )
     return tuple(levels)
@@ -194,15 +201,28 @@ def _badge(bank: Bank, level_id: str) -> str:
 
 
 def _print_question(
-    bank: Bank, q: RenderedQuestion, math_size: float, cache: ContentCache, full: bool
+    bank: Bank,
+    q: RenderedQuestion,
+    math_size: float,
+    cache: ContentCache,
+    full: bool,
+    linked: dict[str, RenderedQuestion],
 ) -> PrintQuestion:
-    """The print view of a question; ``full=False`` leaves out all but question and answer."""
+    """The print view of a question; ``full=False`` leaves out all but question and answer.
+
+    ``linked`` holds the questions of this document, which follow-ups and related
+    questions point to by anchor (with the page number the stylesheet adds).
+    """
     source = q.source
     images = embedded_media(q)
 
     def draw(fragment: str) -> str:
         return embed_media(draw_math(fragment, math_size, cache), images)
 
+    def anchor(question_id: str | None) -> str:
+        return f"q-{question_id}" if question_id in linked else ""
+
+    shown = answer_sections(source) if full else (SECTION["answer"],)
     return PrintQuestion(
         number=source.number,
         anchor=f"q-{source.id}",
@@ -215,8 +235,23 @@ def _print_question(
         explanation_html=draw(q.explanation_html) if full else "",
         code_html=q.code_html if full else None,
         references=tuple((r.title, r.url) for r in source.references) if full else (),
-        follow_ups_html=tuple(draw(f) for f in q.follow_ups_html) if full else (),
+        follow_ups=tuple(
+            (draw(f.question_html), draw(f.answer_html) if f.answer_html else "", anchor(f.see))
+            for f in q.follow_ups
+        )
+        if full
+        else (),
         pitfalls_html=tuple(draw(p) for p in q.pitfalls_html) if full else (),
+        related=tuple(
+            (anchor(i), linked[i].source.number, draw(linked[i].question_html))
+            for i in source.related
+            if i in linked
+        )
+        if full
+        else (),
+        sections=tuple(
+            s for s in shown if s.key != "related" or any(i in linked for i in source.related)
+        ),
     )
 
 
