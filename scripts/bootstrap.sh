@@ -45,3 +45,10 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install -q -e ".$extras"
   touch "$stamp"
 fi
+if [ "$mode" = test ] && ! .venv/bin/python -c "import importlib.util as u; exit(u.find_spec('_aqt') is None)" 2>/dev/null; then
+  # Anki's own reviewer CSS and MathJax, for the tests that render cards as Anki shows them.
+  # Only the data files are used (aqt is never imported), so its Qt dependencies are skipped.
+  anki_version=$(.venv/bin/python -c "import importlib.metadata as m; print(m.version('anki'))")
+  echo "bootstrap: installing Anki's web assets (aqt $anki_version, no dependencies)" >&2
+  .venv/bin/python -m pip install -q --no-deps "aqt==$anki_version"
+fi

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
+import sys
 import warnings
 import zipfile
 from collections.abc import Iterator
@@ -23,11 +25,12 @@ from anki.notes import Note
 from anki.scheduler.v3 import CardAnswer
 from click.testing import CliRunner
 
-from conftest import BANKS
+from conftest import BANKS, TESTS
 from deckbuilder.build import BuildRequest, build
 from deckbuilder.cli import main
 from deckbuilder.exporters import anki as exporter
 from deckbuilder.render import pygments_css
+from deckbuilder.resources import asset_text
 from deckbuilder.validate import validate_bank
 
 FULL_BANK = BANKS / "anki-full"
@@ -156,7 +159,7 @@ def test_deck_tree_notes_cards_and_tags_follow_the_bank(
     assert len(col.find_notes("tag:nlp-interview-master::tag::softmax")) == 2
     assert note.guid == exporter.note_guid("softmax-temperature")
     assert note["Level"] == "Advanced"
-    assert note["Sort"] == "00005"  # the bank order, a column of its own
+    assert note["Sort"] == "What does the temperature T do to a softmax?"  # plain text
     description = col.decks.get(col.decks.id_for_name(DECK))["desc"]
     assert "2.0.0" in description and "2023-11-14" in description
     assert 'href="https://example.org/nlp-interview-master"' in description
@@ -172,12 +175,10 @@ def test_new_cards_come_in_bank_order(
     queued = col.sched.get_queued_cards(fetch_limit=7).cards
     order = [col.get_card(q.card.id).note()["ID"] for q in queued]
     assert order[:3] == ["what-is-tokenization", "what-is-a-stop-word", "bag-of-words"]
-    # The browser sorts by question text; "Sort" keeps the bank order for its own column.
-    by_text = [col.get_note(n)["Question"] for n in col.find_notes("", order="n.sfld")]
+    # The browser's sort column is the question as plain text.
+    by_text = [col.get_note(n)["Sort"] for n in col.find_notes("", order="n.sfld")]
     assert by_text == sorted(by_text, key=str.casefold)
-    notes = [col.get_note(n) for n in col.find_notes("")]
-    by_number = [note["ID"] for note in sorted(notes, key=lambda note: note["Sort"])]
-    assert by_number[:3] == order[:3]
+    assert "What is tokenization?" in by_text
 
 
 def test_every_card_renders_its_question_and_answer(
@@ -295,6 +296,11 @@ def test_no_script_handler_or_javascript_url_reaches_anki(
             for part in ("question_text", "answer_text")
         ),
     ]
+    # The one script allowed is the note type's own formula fitter, from deckbuilder's assets
+    # (exactly that text, nothing from a field).
+    own_script = f"<script>\n{asset_text('anki-fit-math.js')}\n</script>"
+    assert all(text.count("<script") == text.count(own_script) for text in shown)
+    shown = [text.replace(own_script, "") for text in shown]
     assert [problem for text in shown for problem in dangerous_markup(text)] == []
     assert "<script" not in notetype["css"].lower()
     # The text around the removed markup is still there, escaped where it was code.
@@ -492,8 +498,8 @@ def test_note_type_is_frozen_per_version(
     assert ours[0]["id"] == model_id
     assert tuple(f["name"] for f in ours[0]["flds"]) == fields
     assert tuple(t["name"] for t in ours[0]["tmpls"]) == templates
-    # The browser's sort column shows the question, not a number.
-    assert ours[0]["flds"][ours[0]["sortf"]]["name"] == "Question"
+    # Never moved: a new sort field index makes Anki stamp every note modified at import.
+    assert ours[0]["flds"][ours[0]["sortf"]]["name"] == "Sort"
 
 
 def test_note_guid_depends_on_the_question_id_only() -> None:
@@ -566,3 +572,78 @@ def test_release_with_a_retired_and_a_relevelled_question(
     )
     assert result.exit_code == 1
     assert "[released-id-missing]" in result.stderr
+
+
+#: Release 0.1.0 (the repository keeps no tags): learners have decks built by this code.
+RELEASE_0_1_0 = "79b2b6f"
+
+
+def build_deck_with_release(commit: str, bank_dir: Path, output: Path, epoch: int) -> Path:
+    """The deck that release ``commit``'s own code builds from ``bank_dir``.
+
+    Its ``src/`` and ``styles/`` come out of git history into a scratch folder and run with
+    today's libraries; this is what a learner who imported that release has.
+    """
+    root = output / "release-code"
+    root.mkdir(parents=True)
+    repo = TESTS.parent
+    archive = subprocess.run(
+        ["git", "-C", str(repo), "archive", "--format=tar", commit, "src", "styles"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(root)], input=archive, check=True)
+    env = {**os.environ, "PYTHONPATH": str(root / "src"), "SOURCE_DATE_EPOCH": str(epoch)}
+    out = output / "dist"
+    result = subprocess.run(
+        [sys.executable, "-m", "deckbuilder", "build", "-f", "anki", "--bank", str(bank_dir)]
+        + ["-o", str(out), "--force"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert str(root / "src") in subprocess.run(
+        [sys.executable, "-c", "import deckbuilder; print(deckbuilder.__file__)"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return next(out.glob("*.apkg"))
+
+
+def test_importing_over_release_0_1_0_keeps_reviews_and_takes_the_new_layout(
+    col: Collection, bank: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A learner of 0.1.0 imports today's deck with Anki's default options."""
+    old = build_deck_with_release(RELEASE_0_1_0, bank, tmp_path / "old", epoch=T1)
+    import_deck(col, old)
+    # Cards are read through the backend: col.models caches note types in Python and would
+    # not see the import replace them.
+    card_id = col.find_cards('"ID:softmax-temperature"')[0]
+    assert "<details" not in col.get_card(card_id).answer()  # really the old layout
+    assert "dbk-category" in col.get_card(card_id).question()
+    studied = answer_cards(col, 3)
+    revlog = col.db.all("select id, cid, ease, ivl from revlog order by id")
+
+    log = import_deck(col, build_deck(bank, tmp_path / "new", monkeypatch, epoch=T2))
+
+    assert (len(log.new), len(log.duplicate), len(log.conflicting)) == (0, 0, 0)
+    assert len(log.updated) == 7
+    assert col.note_count() == 7 and col.card_count() == 7
+    col.models._clear_cache()  # Python's copy of the note types predates the import
+    ours = [m for m in col.models.all() if m["name"].startswith("NLP Interview Master")]
+    assert len(ours) == 1 and ours[0]["id"] == exporter.MODEL_ID  # updated, not duplicated
+    assert ours[0]["tmpls"][0]["afmt"] == exporter.card_template("back")
+    assert ours[0]["tmpls"][0]["qfmt"] == exporter.card_template("front")
+    assert ours[0]["flds"][ours[0]["sortf"]]["name"] == "Sort"
+    notes = notes_by_id(col)
+    assert notes["softmax-temperature"]["Sort"].startswith("What does the temperature")
+    assert {note.mod for note in notes.values()} == {T2}  # the release's notes, not "now"
+    assert "<span" not in notes["softmax-temperature"]["Categories"]  # plain text now
+    assert scheduling(col) == studied
+    assert col.db.all("select id, cid, ease, ivl from revlog order by id") == revlog
+    card = col.get_card(card_id)
+    assert '<details class="dbk-section dbk-fold dbk-explanation">' in card.answer()
+    assert "dbk-category" not in card.question()

@@ -102,12 +102,24 @@ def markdown_to_html(
     raw = converter.convert(separate_lists(text))
     raw = _INLINE_MATH.sub(r'<span class="math math-inline">\1</span>', raw)
     raw = _DISPLAY_MATH.sub(r'<div class="math math-display">\1</div>', raw)
-    cleaned = sanitise(raw, media)
+    cleaned = glue_punctuation(sanitise(raw, media))
     if inline and cleaned.startswith("<p>") and cleaned.endswith("</p>"):
         inner = cleaned[3:-4]
         if "<p>" not in inner:
             cleaned = inner
     return cleaned
+
+
+#: Inline math followed by punctuation: the pair is kept on one line, so a line never starts
+#: with the comma after a formula (every format: Anki, page and PDF).
+_MATH_THEN_PUNCTUATION = re.compile(
+    r'(<span class="math math-inline">[^<]*</span>)([,.;:!?\u2019\u201d)\]]+)'
+)
+
+
+def glue_punctuation(fragment: str) -> str:
+    """Wrap ``formula,`` in ``<span class="math-glue">`` (``white-space: nowrap``)."""
+    return _MATH_THEN_PUNCTUATION.sub(r'<span class="math-glue">\1\2</span>', fragment)
 
 
 def sanitise(fragment: str, media: Callable[[str], str | None] | None = None) -> str:

@@ -43,7 +43,7 @@ from markupsafe import Markup
 from deckbuilder.build_context import Artifact, BuildContext, Staging
 from deckbuilder.model import Bank, RenderedBank, RenderedQuestion
 from deckbuilder.render import MATH_ELEMENT, pygments_css, replace_math, sanitise
-from deckbuilder.resources import style_text, template_environment
+from deckbuilder.resources import asset_text, style_text, template_environment
 from deckbuilder.sections import SECTION, SECTIONS, Section
 
 #: Bump only together with a new ``MODEL_ID`` when ``FIELDS`` or ``TEMPLATE_NAME`` change:
@@ -75,8 +75,7 @@ TAG_ROOT = "nlp-interview-master"
 LIGHT_CODE_STYLE = "default"
 NIGHT_CODE_STYLE = "github-dark"
 NIGHT_MODE_SCOPES = (".nightMode", ".night_mode")  # Anki desktop/AnkiMobile, AnkiDroid
-#: Card number width in the sort field; 5 digits keep the order for up to 99,999 questions.
-SORT_WIDTH = 5
+_TAG = re.compile(r"<[^>]*>")
 #: Zip cannot store times before 1980.
 _ZIP_EPOCH_MIN = 315_532_800
 
@@ -208,7 +207,7 @@ def note_fields(
     )
     values = {
         "ID": html.escape(source.id),
-        "Sort": f"{source.number:0{SORT_WIDTH}d}",
+        "Sort": html.escape(plain_text(question.question_html)),
         "Question": for_anki(question.question_html),
         "Answer": for_anki(question.answer_html),
         "Explanation": for_anki(question.explanation_html),
@@ -222,6 +221,11 @@ def note_fields(
         "Categories": html.escape(", ".join(bank.category(c).name for c in source.categories)),
     }
     return [str(values[name]) for name in FIELDS]
+
+
+def plain_text(fragment: str) -> str:
+    """Sanitised HTML as plain text (TeX stays as written): the browser's sort column."""
+    return " ".join(html.unescape(_TAG.sub("", fragment)).split())
 
 
 def for_anki(fragment: str) -> str:
@@ -251,9 +255,12 @@ def _mathjax(kind: str, tex: str) -> str:
 def note_type(styles_dir: Path | None) -> genanki.Model:
     """The note type: fixed id, fields and template names; CSS and layouts may evolve.
 
-    The browser sorts by the question text; ``Sort`` keeps the bank order as a column of
-    its own. Anki's importer compares field and template names only, so a new sort field
-    or new layouts still update the learner's note type in place.
+    Anki's importer compares field and template names only, so new layouts and CSS update
+    the learner's note type in place. The sort field must stay ``Sort``: when an import
+    moves the sort field to another index, Anki rewrites every note of the type, stamps it
+    modified *now* (so the release's newer notes are skipped as older) and forces a full
+    sync (``update_notes_for_changed_fields`` in Anki's rslib). So ``Sort`` holds what the
+    browser should sort by: the question as plain text.
     """
     return genanki.Model(
         MODEL_ID,
@@ -267,7 +274,7 @@ def note_type(styles_dir: Path | None) -> genanki.Model:
             }
         ],
         css=note_type_css(styles_dir),
-        sort_field_index=FIELDS.index("Question"),
+        sort_field_index=FIELDS.index("Sort"),
     )
 
 
@@ -304,7 +311,9 @@ def card_template(side: str) -> str:
         else:
             groups.append(FieldGroup(field, (section,)))
     template = _card_templates().get_template(f"anki/{side}.html.j2")
-    return template.render(groups=groups, folded=FOLDED_SECTIONS)
+    return template.render(
+        groups=groups, folded=FOLDED_SECTIONS, fit_math_script=asset_text("anki-fit-math.js")
+    )
 
 
 def note_type_css(styles_dir: Path | None) -> str:
