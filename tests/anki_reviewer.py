@@ -78,7 +78,9 @@ class Reviewer:
         self.page.evaluate(
             f"document.documentElement.classList.toggle('night-mode', {json.dumps(night)})"
         )
-        self._settle(f"_showQuestion({json.dumps(question)}, {json.dumps(answer)}, {json.dumps(classes)})")
+        self._settle(
+            f"_showQuestion({json.dumps(question)}, {json.dumps(answer)}, {json.dumps(classes)})"
+        )
         if side == "answer":
             self._settle(f"_showAnswer({json.dumps(answer)}, {json.dumps(classes)})")
         return self.page

@@ -595,21 +595,24 @@ def build_deck_with_release(commit: str, bank_dir: Path, output: Path, epoch: in
     subprocess.run(["tar", "-x", "-C", str(root)], input=archive, check=True)
     env = {**os.environ, "PYTHONPATH": str(root / "src"), "SOURCE_DATE_EPOCH": str(epoch)}
     out = output / "dist"
+    command = ["build", "-f", "anki", "--bank", str(bank_dir), "-o", str(out), "--force"]
     result = subprocess.run(
-        [sys.executable, "-m", "deckbuilder", "build", "-f", "anki", "--bank", str(bank_dir)]
-        + ["-o", str(out), "--force"],
+        [sys.executable, "-m", "deckbuilder", *command],
         env=env,
         capture_output=True,
         text=True,
     )
     assert result.returncode == 0, result.stderr
-    assert str(root / "src") in subprocess.run(
-        [sys.executable, "-c", "import deckbuilder; print(deckbuilder.__file__)"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    assert (
+        str(root / "src")
+        in subprocess.run(
+            [sys.executable, "-c", "import deckbuilder; print(deckbuilder.__file__)"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
     return next(out.glob("*.apkg"))
 
 
