@@ -140,6 +140,7 @@ def test_stats(runner: CliRunner) -> None:
     assert result.exit_code == 0
     assert json.loads(result.stdout) == {
         "total": 3,
+        "retired": 0,
         "by_level": {"Beginner": 1, "Advanced": 1, "Math & Code": 1},
         "by_category": {"NLP Fundamentals": 1, "Transformers & LLMs": 1, "Math & PyTorch": 2},
         "by_tag": {"softmax": 2, "decoding": 1, "tokenization": 1},
@@ -147,6 +148,9 @@ def test_stats(runner: CliRunner) -> None:
         "with_check": 1,
         "with_math": 2,
         "with_references": 1,
+        "follow_ups": 1,
+        "follow_ups_linked": 0,
+        "follow_ups_answered": 0,
     }
     text = runner.invoke(main, ["stats", "--bank", str(VALID_BANK)]).stdout
     assert "  Math & Code                     1\n" in text

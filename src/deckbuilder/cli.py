@@ -204,14 +204,14 @@ def build(
     show_default=True,
 )
 def stats(bank_dir: Path, output_format: str) -> None:
-    """Counts by level, category and tag; questions with code, math and references."""
+    """Counts by level, category and tag; code, math, references and follow-ups."""
     from deckbuilder.stats import bank_stats
 
     numbers = bank_stats(_load(bank_dir))
     if output_format == "json":
         click.echo(json.dumps(numbers.as_dict(), indent=2, ensure_ascii=False))
         return
-    click.echo(f"questions: {numbers.total}")
+    click.echo(f"questions: {numbers.total} (retired, kept for Anki: {numbers.retired})")
     for title, rows in (("by level", numbers.by_level), ("by category", numbers.by_category)):
         click.echo(f"{title}:")
         for name, count in rows:
@@ -222,6 +222,11 @@ def stats(bank_dir: Path, output_format: str) -> None:
     click.echo(f"with code: {numbers.with_code} (with a check: {numbers.with_check})")
     click.echo(f"with math: {numbers.with_math}")
     click.echo(f"with references: {numbers.with_references}")
+    click.echo(
+        f"follow-ups: {numbers.follow_ups}, of which {numbers.follow_ups_linked} name the"
+        f" question that answers them and {numbers.follow_ups_answered} carry their own answer"
+        f" ({numbers.follow_ups_leading_somewhere:.0%} lead somewhere)"
+    )
 
 
 @main.command()
