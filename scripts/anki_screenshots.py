@@ -22,9 +22,8 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from anki_reviewer import NIGHT, Reviewer  # noqa: E402
 from conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
-from test_anki import import_deck  # noqa: E402
-
 from deckbuilder.build import BuildRequest, build  # noqa: E402
+from test_anki import import_deck  # noqa: E402
 
 
 def main() -> None:
