@@ -29,6 +29,7 @@ from deckbuilder.mdsource import blocks
 from deckbuilder.model import Bank, Category, Code, FollowUp, Level, Question, Reference
 from deckbuilder.releases import check_released_ids
 from deckbuilder.render import iter_math, media_path, render_questions, resolve_media
+from deckbuilder.similarity import near_duplicates
 from deckbuilder.texsupport import declare_operators
 
 MANIFEST_NAME = "bank.yaml"
@@ -474,6 +475,20 @@ def _check_across_files(questions: list[Question], problems: list[Problem]) -> N
             )
         else:
             texts[key] = q
+    # Near-duplicates among the distinct active texts (a retired question may keep the text
+    # its replacement improves on).
+    distinct = [q for q in texts.values() if not q.retired]
+    for first, second, score in near_duplicates([q.question for q in distinct]):
+        earlier, later = sorted((distinct[first], distinct[second]), key=lambda q: q.location)
+        problems.append(
+            error(
+                later.location,
+                "duplicate-question",
+                f"question text is {score}% like question {earlier.id!r} at"
+                f" {earlier.location.display()} (confusable letters, case and punctuation"
+                " ignored); merge the two or ask something different",
+            )
+        )
 
 
 def _check_question_links(questions: list[Question]) -> Iterator[Problem]:
