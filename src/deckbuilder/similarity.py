@@ -2,7 +2,7 @@
 
 Two questions are near-duplicates when their texts, folded to a skeleton, are at least
 :data:`NEAR_DUPLICATE_SCORE` similar. The skeleton folds what looks alike but is not the
-same text: Unicode confusables (Cyrillic "а" for Latin "a", from the Unicode confusables data
+same text: Unicode confusables (Cyrillic U+0430 for Latin "a", from the Unicode confusables data
 that ``confusable-homoglyphs`` ships), compatibility forms (NFKC: full-width letters,
 ligatures), case, punctuation and spacing. Similarity is rapidfuzz's normalised Indel ratio,
 compared in C++ by rapidfuzz, each text only against those whose length could reach the bar.
