@@ -196,6 +196,112 @@ def build(
 
 @main.command()
 @bank_option
+@strict_option
+@click.option(
+    "-f",
+    "--format",
+    "formats",
+    multiple=True,
+    default=("html",),
+    show_default=True,
+    metavar="FORMAT",
+    help="Artifact to rebuild on every save (repeatable).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("dist"),
+    show_default=True,
+    help="Output folder.",
+)
+@click.option(
+    "--styles",
+    "styles_dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Folder whose stylesheets replace the packaged ones (watched too).",
+)
+@click.option(
+    "--serve",
+    is_flag=True,
+    help="Serve the output on 127.0.0.1 and reload the open page after each build.",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    help="Port for --serve (0: any free port).",
+)
+def watch(
+    bank_dir: Path,
+    strict: bool,
+    formats: tuple[str, ...],
+    output: Path,
+    styles_dir: Path | None,
+    serve: bool,
+    port: int,
+) -> None:
+    """Rebuild on every save of the bank, the styles or the templates, until Ctrl-C.
+
+    Each rebuild is a normal build (validated, all-or-nothing); a save that breaks the bank
+    is reported and the watch goes on.
+    """
+    from deckbuilder.build import BuildRequest
+    from deckbuilder.exporters import EXPORTERS
+    from deckbuilder.watch import LiveReload, rebuilds, watched_folders
+
+    unknown = [f for f in formats if f not in EXPORTERS]
+    if unknown:
+        raise click.UsageError(f"unknown format {unknown[0]!r}; available: {', '.join(EXPORTERS)}")
+    request = BuildRequest(
+        bank_dir=bank_dir, output=output, formats=formats, styles_dir=styles_dir, strict=strict
+    )
+    live = None
+    try:
+        if serve:
+            output.mkdir(parents=True, exist_ok=True)
+            live = LiveReload(output, port)
+            live.start()
+        folders = ", ".join(str(folder) for folder in watched_folders(request))
+        click.echo(f"watching {folders} (Ctrl-C to stop)", err=True)
+        builds = 0
+        for rebuild in rebuilds(request):
+            if rebuild.changed:
+                click.echo(f"changed: {', '.join(str(p) for p in rebuild.changed)}", err=True)
+            _print_problems(rebuild.problems or (), "text")
+            if rebuild.error:
+                click.echo(f"Error: {rebuild.error}", err=True)
+            elif rebuild.problems:
+                click.echo("not rebuilt: the bank has errors (still watching)", err=True)
+            elif rebuild.report is not None:
+                _print_problems(rebuild.report.warnings, "text")
+                for artifact in rebuild.report.artifacts:
+                    click.echo(
+                        f"{(output / artifact.relative_path).as_posix()}: {artifact.summary}"
+                    )
+                builds += 1
+                if rebuild.report.up_to_date and not rebuild.report.artifacts:
+                    click.echo(f"up to date: {', '.join(rebuild.report.up_to_date)}", err=True)
+                click.echo(f"build {builds} done in {rebuild.seconds:.1f} s", err=True)
+                if live is not None:
+                    live.announce_build()
+                    if builds == 1:
+                        page = next(output.glob("*.html"), None)
+                        shown = page.name if page else ""
+                        click.echo(f"serving {live.url(shown)}", err=True)
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        raise click.ClickException(f"cannot serve on 127.0.0.1:{port}: {exc.strerror}") from exc
+    finally:
+        if live is not None:
+            live.close()
+    click.echo("stopped watching", err=True)
+
+
+@main.command()
+@bank_option
 @click.option(
     "--format",
     "output_format",

@@ -28,6 +28,11 @@ def packaged_styles_dir() -> Path:
     raise BuildError("deckbuilder's styles/ folder is missing from this installation")
 
 
+def packaged_templates_dir() -> Path:
+    """The Jinja templates shipped with deckbuilder (``deckbuilder/templates``)."""
+    return Path(str(_PACKAGE / "templates"))
+
+
 def style_text(name: str, user_dir: Path | None = None) -> str:
     """A stylesheet by file name, from ``user_dir`` if it has one, else the packaged one."""
     for folder in (user_dir, packaged_styles_dir()):

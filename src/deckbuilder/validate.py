@@ -478,8 +478,8 @@ def _check_across_files(questions: list[Question], problems: list[Problem]) -> N
     # Near-duplicates among the distinct active texts (a retired question may keep the text
     # its replacement improves on).
     distinct = [q for q in texts.values() if not q.retired]
-    for first, second, score in near_duplicates([q.question for q in distinct]):
-        earlier, later = sorted((distinct[first], distinct[second]), key=lambda q: q.location)
+    for one, other, score in near_duplicates([q.question for q in distinct]):
+        earlier, later = sorted((distinct[one], distinct[other]), key=lambda q: q.location)
         problems.append(
             error(
                 later.location,
