@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import random
 import tempfile
 import textwrap
 import time
@@ -85,6 +86,21 @@ def write_synthetic_bank(root: Path, total: int) -> None:
         (root / f"part-{start // PER_FILE:04d}.yaml").write_text(text, "utf-8")
 
 
+#: Words that make each synthetic question text different enough not to be a near-duplicate.
+_TOPICS = (
+    "attention", "beam", "cache", "dropout", "embedding", "fusion", "gradient", "hashing",
+    "indexing", "jitter", "kernel", "lattice", "momentum", "normalisation", "overflow",
+    "pruning", "quantile", "residual", "sampling", "tokeniser", "unigram", "vocabulary",
+    "warmup", "xavier", "yield", "zipf", "entropy", "margin", "pooling", "rotation",
+    "scaling", "sharding",
+)  # fmt: skip
+
+
+def _topic_words(n: int, count: int = 8) -> str:
+    """``count`` words drawn by a generator seeded with ``n``: stable, and far apart."""
+    return " ".join(random.Random(n).sample(_TOPICS, count))
+
+
 def _question(n: int) -> str:
     level = LEVELS[n % len(LEVELS)]
     explanation = (
@@ -99,7 +115,7 @@ def _question(n: int) -> str:
     first, second = CATEGORIES[n % len(CATEGORIES)], CATEGORIES[(n + 1) % len(CATEGORIES)]
     lines = [
         f"  - id: synthetic-{n:05d}",
-        f"    question: What happens to softmax logits in synthetic case {n} when $T < 1$?",
+        f"    question: How do {_topic_words(n)} change softmax logits in case {n} when $T < 1$?",
         f"    level: {level}",
         f"    categories: [{first}, {second}]",
         f"    tags: [softmax, case-{n % 50}]",
