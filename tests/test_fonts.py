@@ -13,8 +13,15 @@ from fontTools.ttLib import TTFont
 from conftest import ROOT
 from deckbuilder.validate import load_valid_bank
 
-#: The families styles/pdf-base.css names (Droid Sans Fallback covers CJK and full-width forms).
-PDF_FONTS = ("DejaVu Serif", "DejaVu Sans", "DejaVu Sans Mono", "Droid Sans Fallback")
+#: The families styles/pdf-base.css names (Droid Sans Fallback covers CJK and full-width
+#: forms, Lohit Devanagari the Hindi of the tokenizer questions).
+PDF_FONTS = (
+    "DejaVu Serif",
+    "DejaVu Sans",
+    "DejaVu Sans Mono",
+    "Droid Sans Fallback",
+    "Lohit Devanagari",
+)
 
 
 def font_file(family: str) -> str:
