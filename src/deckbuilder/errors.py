@@ -54,13 +54,12 @@ class Problem:
         """A GitHub Actions workflow command, so CI annotates the offending line."""
         level = "error" if self.severity is Severity.ERROR else "warning"
         parts = [
-            f"file={_relative(self.location.path, root)}",
+            f"file={_escape_property(_relative(self.location.path, root))}",
             f"line={self.location.line or 1}",
             f"col={self.location.column or 1}",
-            f"title={self.rule}",
+            f"title={_escape_property(self.rule)}",
         ]
-        message = self.message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-        return f"::{level} {','.join(parts)}::{message}"
+        return f"::{level} {','.join(parts)}::{_escape_data(self.message)}"
 
     def as_dict(self, root: Path | None = None) -> dict[str, object]:
         return {
@@ -71,6 +70,17 @@ class Problem:
             "rule": self.rule,
             "message": self.message,
         }
+
+
+def _escape_data(text: str) -> str:
+    """A workflow command's message: ``%``, CR and LF escaped, so no line can start a command."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    """A workflow command's property value: as a message, and ``:`` and ``,`` too (they end
+    the value), so a file name cannot end the annotation early or add properties."""
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def error(location: Location, rule: str, message: str) -> Problem:

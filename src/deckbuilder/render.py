@@ -19,6 +19,7 @@ import mimetypes
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeGuard
 from urllib.parse import unquote
@@ -28,6 +29,7 @@ import nh3
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
+from pygments.token import STANDARD_TYPES
 
 from deckbuilder.contentcache import ContentCache, tree_digest
 from deckbuilder.mdsource import separate_lists
@@ -48,6 +50,13 @@ ALLOWED_ATTRIBUTES = {
     "*": {"class"},
 }
 ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}
+#: The only ``class`` values a fragment keeps: the ones deckbuilder itself produces (code
+#: highlighting and math markers). A class from the content (``card``, ``visually-hidden``)
+#: would reach the page's script and stylesheet, so it is dropped; ``id`` never passes.
+ALLOWED_CLASSES = frozenset(
+    {"highlight", "arithmatex", "math", "math-inline", "math-display"}
+    | {name for name in STANDARD_TYPES.values() if name}
+)
 
 _MARKDOWN_EXTENSIONS = [
     "tables",
@@ -108,6 +117,9 @@ def sanitise(fragment: str, media: Callable[[str], str | None] | None = None) ->
             if re.match(r"^[a-z][a-z0-9+.-]*:", value, re.I) or media is None:
                 return None  # remote or unresolvable images are not packaged
             return media(value)
+        if attribute == "class":
+            kept = [name for name in value.split() if name in ALLOWED_CLASSES]
+            return " ".join(kept) or None
         return value
 
     cleaned: str = nh3.clean(
@@ -119,6 +131,34 @@ def sanitise(fragment: str, media: Callable[[str], str | None] | None = None) ->
         link_rel="noopener noreferrer",
     )
     return cleaned
+
+
+def resanitised(question: RenderedQuestion) -> RenderedQuestion:
+    """Every HTML string of a rendered question through the sanitiser again.
+
+    Exporters call this on their way into an artifact, and the content cache on every read:
+    HTML that was stored on disk (or injected into a cache committed to the repository) is
+    trusted no more than the bank. Images keep only the packaged names of the question's
+    own media. Sanitising sanitised HTML returns it unchanged, and costs little next to
+    rendering.
+    """
+    names = {item.name for item in question.media}
+
+    def keep(name: str) -> str | None:
+        return name if name in names else None
+
+    def clean(fragment: str) -> str:
+        return sanitise(fragment, keep)
+
+    return replace(
+        question,
+        question_html=clean(question.question_html),
+        answer_html=clean(question.answer_html),
+        explanation_html=clean(question.explanation_html),
+        code_html=None if question.code_html is None else clean(question.code_html),
+        follow_ups_html=tuple(clean(text) for text in question.follow_ups_html),
+        pitfalls_html=tuple(clean(text) for text in question.pitfalls_html),
+    )
 
 
 def highlight_code(source: str, language: str) -> str:
@@ -295,7 +335,14 @@ def _from_cached(question: Question, root: Path, entry: object) -> RenderedQuest
         and all(isinstance(m, list) and len(m) == 2 and _strings(m) for m in media)
     ):
         return None
-    return RenderedQuestion(
+    bank = root.resolve()
+    items = []
+    for path, name in media:
+        where = (bank / path).resolve()
+        if not where.is_relative_to(bank) or not where.is_file() or name != media_name(where):
+            return None  # a cached entry may name only the bank's own media, by content
+        items.append(Media(where, name))
+    cached = RenderedQuestion(
         source=question,
         question_html=texts[0],
         answer_html=texts[1],
@@ -304,8 +351,9 @@ def _from_cached(question: Question, root: Path, entry: object) -> RenderedQuest
         follow_ups_html=tuple(follow_ups),
         pitfalls_html=tuple(pitfalls),
         has_math=has_math,
-        media=tuple(Media(root.resolve() / path, name) for path, name in media),
+        media=tuple(items),
     )
+    return resanitised(cached)
 
 
 def _strings(values: list[Any]) -> TypeGuard[list[str]]:

@@ -42,7 +42,13 @@ from markupsafe import Markup
 
 from deckbuilder.build_context import Artifact, BuildContext, Staging
 from deckbuilder.model import Bank, Reference, RenderedBank, RenderedQuestion
-from deckbuilder.render import MATH_ELEMENT, pygments_css, replace_math, sanitise
+from deckbuilder.render import (
+    MATH_ELEMENT,
+    pygments_css,
+    replace_math,
+    resanitised,
+    sanitise,
+)
 from deckbuilder.resources import asset_text, style_text, template_environment
 
 #: Bump only together with a new ``MODEL_ID`` when ``FIELDS`` or ``TEMPLATE_NAME`` change:
@@ -179,6 +185,7 @@ def note_tags(question: RenderedQuestion) -> list[str]:
 
 def note_fields(question: RenderedQuestion, bank: Bank) -> list[str]:
     """The values of ``FIELDS`` for one question."""
+    question = resanitised(question)  # the boundary: nothing reaches a field unsanitised
     source = question.source
     macros = _field_macros()
     values = {

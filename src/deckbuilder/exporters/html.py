@@ -28,7 +28,13 @@ from markupsafe import Markup
 from deckbuilder import __version__
 from deckbuilder.build_context import Artifact, BuildContext, Staging
 from deckbuilder.model import Bank, RenderedBank, RenderedQuestion
-from deckbuilder.render import embed_media, embedded_media, pygments_css, replace_math
+from deckbuilder.render import (
+    embed_media,
+    embedded_media,
+    pygments_css,
+    replace_math,
+    resanitised,
+)
 from deckbuilder.resources import asset_text, style_text, template_environment
 from deckbuilder.texsupport import declare_operators
 
@@ -103,6 +109,7 @@ def render_page(rendered: RenderedBank, context: BuildContext) -> str:
 
 def card(question: RenderedQuestion, bank: Bank) -> Card:
     """Finish every fragment of one question: MathML for math, ``data:`` URIs for images."""
+    question = resanitised(question)  # the boundary: nothing reaches the page unsanitised
     images = embedded_media(question)
 
     def finish(fragment: str) -> Markup:

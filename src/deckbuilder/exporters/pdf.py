@@ -18,11 +18,19 @@ from datetime import datetime, timezone
 from functools import cache
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from deckbuilder.build_context import Artifact, BuildContext, Staging
 from deckbuilder.contentcache import ContentCache
+from deckbuilder.errors import BuildError
 from deckbuilder.model import Bank, RenderedBank, RenderedQuestion
-from deckbuilder.render import embed_media, embedded_media, pygments_css, replace_math
+from deckbuilder.render import (
+    embed_media,
+    embedded_media,
+    pygments_css,
+    replace_math,
+    resanitised,
+)
 from deckbuilder.resources import style_text, template_environment
 
 #: Formula size per document, in CSS pixels (1px = 0.75pt), matching its body text
@@ -74,7 +82,7 @@ class PrintDocument:
 def export(rendered: RenderedBank, context: BuildContext, staging: Staging) -> list[Artifact]:
     artifacts = []
     for doc in print_documents(rendered, context):
-        pdf, pages, reused = _lay_out(doc, context.cache)
+        pdf, pages, reused = _lay_out(doc, context.cache, rendered)
         staging.write_bytes(doc.file_name, pdf)
         summary = f"{doc.label}: {pages} pages, {len(pdf) // 1024} KiB"
         if reused:
@@ -83,7 +91,9 @@ def export(rendered: RenderedBank, context: BuildContext, staging: Staging) -> l
     return artifacts
 
 
-def _lay_out(doc: PrintDocument, cache: ContentCache) -> tuple[bytes, int, bool]:
+def _lay_out(
+    doc: PrintDocument, cache: ContentCache, rendered: RenderedBank
+) -> tuple[bytes, int, bool]:
     """``(PDF bytes, page count, whether they came from the cache)`` for one document.
 
     WeasyPrint's output is a function of the HTML, the CSS, its own version and the fonts
@@ -108,13 +118,69 @@ def _lay_out(doc: PrintDocument, cache: ContentCache) -> tuple[bytes, int, bool]
     ):
         return pdf, facts["pages"], True
     identifier = _sha256(doc.html + doc.css)[:32]
-    document = HTML(string=doc.html).render(stylesheets=[CSS(string=doc.css)])
+    fetcher = sandboxed_fetcher()
+    try:
+        document = HTML(string=doc.html, url_fetcher=fetcher).render(
+            stylesheets=[CSS(string=doc.css, url_fetcher=fetcher)]
+        )
+    except RefusedFetch as refused:
+        raise BuildError(f"{doc.label}: {refused.url_owner(rendered)}") from None
     pdf = document.write_pdf(pdf_identifier=identifier.encode())
     pages = len(document.pages)
     cache.put_bytes("pdf", inputs, pdf, ours=False)
     facts = {"pages": pages, "sha256": hashlib.sha256(pdf).hexdigest()}
     cache.put_json("pdf-facts", inputs, facts, ours=False)
     return pdf, pages, False
+
+
+class RefusedFetch(BaseException):
+    """Raised by the sandboxed fetcher; WeasyPrint lets BaseException through and stops.
+
+    (WeasyPrint catches every ``Exception`` from a fetcher and only logs it.)
+    """
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.url = url
+
+    def url_owner(self, rendered: RenderedBank) -> str:
+        """The message, naming the question whose image asked for the URL."""
+        owners = [
+            q.source
+            for q in rendered.questions
+            if any(self.url.encode() in item.path.read_bytes() for item in q.media)
+        ]
+        shown = self.url if len(self.url) <= 100 else self.url[:99] + "…"
+        if owners:
+            q = owners[0]
+            where = f"question {q.id!r} ({q.location.display()})"
+        else:
+            where = "the document"
+        return (
+            f"{where} asks for {shown!r} while laying out; nothing outside the bank is fetched"
+            " (run deckbuilder validate to find the image)"
+        )
+
+
+def sandboxed_fetcher() -> Any:
+    """A WeasyPrint URL fetcher that serves ``data:`` URIs only and refuses all else.
+
+    Every image of the bank reaches WeasyPrint as a ``data:`` URI (see ``embedded_media``) and
+    every formula as inline SVG, so a layout never needs the network or the file system: an
+    SVG image that refers to ``http://...`` or ``file:///...`` stops the build instead.
+    """
+    from weasyprint.urls import URLFetcher
+
+    class DataOnly(URLFetcher):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__(allowed_protocols={"data"}, allow_redirects=False, fail_on_errors=True)
+
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            if not url.lower().startswith("data:"):
+                raise RefusedFetch(url)
+            return super().fetch(url, headers)
+
+    return DataOnly()
 
 
 @cache
@@ -197,6 +263,7 @@ def _print_question(
     bank: Bank, q: RenderedQuestion, math_size: float, cache: ContentCache, full: bool
 ) -> PrintQuestion:
     """The print view of a question; ``full=False`` leaves out all but question and answer."""
+    q = resanitised(q)  # the boundary: nothing reaches the PDF unsanitised
     source = q.source
     images = embedded_media(q)
 
