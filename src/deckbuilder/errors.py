@@ -8,6 +8,7 @@ exception type, :class:`BankError`, carries the whole list across the library/CL
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -118,3 +119,8 @@ def _relative(path: Path, root: Path | None) -> str:
         return path.resolve().relative_to(base.resolve()).as_posix()
     except ValueError:
         return path.as_posix()
+    except (RuntimeError, OSError):  # a symlink loop: name the link itself
+        try:
+            return Path(os.path.abspath(path)).relative_to(os.path.abspath(base)).as_posix()
+        except ValueError:
+            return path.as_posix()

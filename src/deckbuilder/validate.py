@@ -708,6 +708,55 @@ def _tex_problems(tex: str) -> Iterator[tuple[str, str]]:
         )
     if "\\operatorname*" in tex:
         yield "math-unsupported", "uses \\operatorname*, which the renderers draw as a stray '*'"
+    yield from _undrawable(tex, mathml)
+
+
+#: Commands after which ``\limits``/``\nolimits`` mean something (big operators, functions).
+_LIMITS_BASE = re.compile(
+    r"(\\(sum|prod|coprod|int|iint|iiint|oint|bigcup|bigcap|bigsqcup|bigvee|bigwedge|bigodot"
+    r"|bigoplus|bigotimes|biguplus|lim|liminf|limsup|max|min|sup|inf|det|gcd|Pr|arg)"
+    r"|\\(operatorname|mathop)\s*\{[^{}]*\})\s*$"
+)
+_LIMITS = re.compile(r"\\(no)?limits(?![A-Za-z])")
+_TAG = re.compile(r"\\tag\b")
+
+
+def _undrawable(tex: str, mathml: str) -> Iterator[tuple[str, str]]:
+    """What latex2mathml reads but the PDF renderer (ziamath) cannot draw: it would crash."""
+    if _TAG.search(tex):
+        yield (
+            "math-unsupported",
+            "uses \\tag, which the PDF renderer cannot draw; number it in the text",
+        )
+    for match in _LIMITS.finditer(tex):
+        if not _LIMITS_BASE.search(tex[: match.start()]):
+            yield (
+                "math-unsupported",
+                f"uses {match.group(0)} after something that is not a big operator"
+                " (\\sum, \\int, \\lim, \\operatorname{...})",
+            )
+            break
+    try:
+        tree = ElementTree.fromstring(mathml)
+    except ElementTree.ParseError:
+        return  # reported by _pdf_renderer_reads where it matters
+    for element in tree.iter():
+        tag = element.tag.rsplit("}", 1)[-1]
+        if tag == "mtext" and not element.text and not len(element):
+            yield (
+                "math-unsupported",
+                "has an empty \\text{} (or \\mbox{}, \\textbf{}), which the PDF renderer"
+                " cannot draw; leave it out",
+            )
+            break
+    for element in tree.iter():
+        if element.tag.rsplit("}", 1)[-1] == "mtable" and not len(element):
+            yield (
+                "math-unsupported",
+                "has an empty matrix, array or cases environment, which the PDF renderer"
+                " cannot draw",
+            )
+            break
 
 
 def _check_link(

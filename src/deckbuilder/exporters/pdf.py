@@ -119,13 +119,15 @@ def _lay_out(
         return pdf, facts["pages"], True
     identifier = _sha256(doc.html + doc.css)[:32]
     fetcher = sandboxed_fetcher()
-    try:
+    try:  # images inside SVG images are fetched while drawing, in write_pdf
         document = HTML(string=doc.html, url_fetcher=fetcher).render(
             stylesheets=[CSS(string=doc.css, url_fetcher=fetcher)]
         )
-    except RefusedFetch as refused:
-        raise BuildError(f"{doc.label}: {refused.url_owner(rendered)}") from None
-    pdf = document.write_pdf(pdf_identifier=identifier.encode())
+        pdf = document.write_pdf(pdf_identifier=identifier.encode())
+    except RefusedFetch:
+        pdf = None  # recorded by the fetcher (an SVG being drawn swallows it: check the record)
+    if pdf is None or fetcher.refused:
+        raise BuildError(f"{doc.label}: {refusal(fetcher.refused[0], rendered)}")
     pages = len(document.pages)
     cache.put_bytes("pdf", inputs, pdf, ours=False)
     facts = {"pages": pages, "sha256": hashlib.sha256(pdf).hexdigest()}
@@ -134,32 +136,23 @@ def _lay_out(
 
 
 class RefusedFetch(BaseException):
-    """Raised by the sandboxed fetcher; WeasyPrint lets BaseException through and stops.
+    """Raised by the sandboxed fetcher: WeasyPrint lets a BaseException through its fetch
+    wrapper (it turns every ``Exception`` into a logged warning), so the layout stops."""
 
-    (WeasyPrint catches every ``Exception`` from a fetcher and only logs it.)
-    """
 
-    def __init__(self, url: str) -> None:
-        super().__init__(url)
-        self.url = url
-
-    def url_owner(self, rendered: RenderedBank) -> str:
-        """The message, naming the question whose image asked for the URL."""
-        owners = [
-            q.source
-            for q in rendered.questions
-            if any(self.url.encode() in item.path.read_bytes() for item in q.media)
-        ]
-        shown = self.url if len(self.url) <= 100 else self.url[:99] + "…"
-        if owners:
-            q = owners[0]
-            where = f"question {q.id!r} ({q.location.display()})"
-        else:
-            where = "the document"
-        return (
-            f"{where} asks for {shown!r} while laying out; nothing outside the bank is fetched"
-            " (run deckbuilder validate to find the image)"
-        )
+def refusal(url: str, rendered: RenderedBank) -> str:
+    """The build error for a refused URL, naming the question whose image asked for it."""
+    owners = [
+        q.source
+        for q in rendered.questions
+        if any(url.encode() in item.path.read_bytes() for item in q.media)
+    ]
+    shown = url if len(url) <= 100 else url[:99] + "…"
+    where = f"question {owners[0].id!r} ({owners[0].location.display()})" if owners else "a page"
+    return (
+        f"{where} asks for {shown!r} while laying out; nothing outside the bank is fetched"
+        " (deckbuilder validate names the image)"
+    )
 
 
 def sandboxed_fetcher() -> Any:
@@ -174,9 +167,11 @@ def sandboxed_fetcher() -> Any:
     class DataOnly(URLFetcher):  # type: ignore[misc]
         def __init__(self) -> None:
             super().__init__(allowed_protocols={"data"}, allow_redirects=False, fail_on_errors=True)
+            self.refused: list[str] = []
 
         def fetch(self, url: str, headers: Any = None) -> Any:
             if not url.lower().startswith("data:"):
+                self.refused.append(url)
                 raise RefusedFetch(url)
             return super().fetch(url, headers)
 
@@ -303,7 +298,13 @@ def draw_math(fragment: str, size: float, cache: ContentCache | None = None) -> 
         stored = cache.get_json("pdf-formula", [kind, tex, size])
         if isinstance(stored, str):
             return stored
-        image = _svg_img(kind, tex, size)
+        try:
+            image = _svg_img(kind, tex, size)
+        except Exception as exc:  # validation refuses what is known to fail; never a traceback
+            raise BuildError(
+                f"the PDF renderer cannot draw the formula {tex[:60]!r} ({type(exc).__name__});"
+                " please report it, with the formula"
+            ) from None
         cache.put_json("pdf-formula", [kind, tex, size], image)
         return image
 
