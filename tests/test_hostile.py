@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from markdown_it import MarkdownIt
+from playwright.sync_api import Browser, expect
 from pypdf import PdfReader
 
 from conftest import VALID_BANK
@@ -426,6 +427,8 @@ def test_guides_write_raw_html_as_text(
         ),
         "utf-8",
     )
+    # validate refuses markup in bank.yaml (test below); the guides must hold even without it
+    monkeypatch.setattr("deckbuilder.validate._check_manifest_texts", lambda manifest: iter(()))
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     out = tmp_path / "dist"
     result = run(runner, "build", "--bank", str(bank), "-o", str(out), "-f", "markdown")
@@ -438,6 +441,25 @@ def test_guides_write_raw_html_as_text(
     assert "`<script>kept as code</script>`" in text
     assert "<script>in a fence</script>" in text
     assert "&lt;img src=y onerror=alert(2)>" in text
+
+
+def test_bank_yaml_texts_are_plain_text(tmp_path: Path, runner: CliRunner) -> None:
+    bank = make_bank(tmp_path / "bank")
+    manifest = bank / "bank.yaml"
+    manifest.write_text(
+        manifest.read_text("utf-8")
+        .replace("A small bank for the test suite.", "'Hi <img src=x onerror=alert(1)>'")
+        .replace("name: Beginner", "name: <b class=card>Beginner</b>")
+        .replace("license: CC0-1.0", "license: CC0-1.0\nhomepage: javascript:alert(2)"),
+        "utf-8",
+    )
+    assert problems(runner, bank) == [
+        "bank.yaml:3:14: error: description holds an HTML tag; bank.yaml's texts are plain text"
+        " (write '< ' with a space, or leave the tag out) [markup-in-text]",
+        "bank.yaml:7:11: error: homepage 'javascript:alert(2)' must be an http(s) URL [link-scheme]",
+        "bank.yaml:10:11: error: levels[0].name holds an HTML tag; bank.yaml's texts are plain"
+        " text (write '< ' with a space, or leave the tag out) [markup-in-text]",
+    ]
 
 
 def test_guides_drop_links_and_images_validation_would_refuse(tmp_path: Path) -> None:
@@ -591,3 +613,44 @@ def test_output_in_the_bank_is_refused(
     assert result.exit_code == 2
     assert "is inside the bank folder" in result.stderr
     assert sorted(p.name for p in bank.iterdir()) == ["bank.yaml", "topic"]
+
+
+# --- class attributes from content, in the page (Chromium) and the PDF (pypdf) -----------------
+
+CLASSES = """\
+<span class="card" data-id="fake">A fake card</span> and
+<span class="visually-hidden">hidden words</span> and <b id="count">a fake counter</b>.
+"""
+
+
+def test_content_classes_do_not_break_the_page_or_hide_text(
+    tmp_path: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch, browser: Browser
+) -> None:
+    bank = make_bank(
+        tmp_path / "bank",
+        question(explanation=CLASSES),
+        question("second", question="What is the second question?", answer="Two."),
+    )
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    out = tmp_path / "dist"
+    result = run(runner, "build", "--bank", str(bank), "-o", str(out), "-f", "html", "-f", "pdf")
+    assert result.exit_code == 0, result.stderr
+    context = browser.new_context()
+    context.route(re.compile(r"^(?!file:)"), lambda route: route.abort())
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto((out / "test-bank.html").as_uri())
+    try:
+        assert page.eval_on_selector_all(".card", "cards => cards.map(c => c.dataset.id)") == [
+            "hostile",
+            "second",
+        ]
+        page.fill("input[type=search]", "second")
+        expect(page.locator("#count")).to_have_text("Showing 1 of 2")  # the script still works
+        assert page.locator(".visually-hidden", has_text="hidden words").count() == 0
+        assert errors == []
+    finally:
+        context.close()
+    text = "".join(p.extract_text() for p in PdfReader(out / "test-bank-study-guide.pdf").pages)
+    assert "hidden words" in " ".join(text.split())

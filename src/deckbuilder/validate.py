@@ -340,7 +340,50 @@ def _manifest_entries(
         return [], []
     levels = _entries(manifest, "levels", Level, problems)
     categories = _entries(manifest, "categories", Category, problems)
+    problems.extend(_check_manifest_texts(manifest))
     return levels, categories
+
+
+#: ``<`` that would open a tag in HTML or Markdown (``a < b`` stays fine).
+_TAG_START = re.compile(r"<[A-Za-z/!?]")
+
+
+def _check_manifest_texts(manifest: Document) -> Iterator[Problem]:
+    """bank.yaml's texts become deck names, page headings and guide text: plain text only."""
+    data = manifest.data
+    paths: list[PathKey] = [(key,) for key in ("title", "description", "author", "license")]
+    for key in ("levels", "categories"):
+        entries = data.get(key)
+        if isinstance(entries, list):
+            paths += [
+                (key, i, field) for i in range(len(entries)) for field in ("name", "description")
+            ]
+    for path in paths:
+        value: Any = data
+        for part in path:
+            value = (
+                value.get(part)
+                if isinstance(value, dict)
+                else (
+                    value[part]
+                    if isinstance(value, list) and isinstance(part, int) and part < len(value)
+                    else None
+                )
+            )
+        if isinstance(value, str) and _TAG_START.search(value):
+            yield error(
+                manifest.locate(path),
+                "markup-in-text",
+                f"{_field_name(path)} holds an HTML tag; bank.yaml's texts are plain text"
+                " (write '< ' with a space, or leave the tag out)",
+            )
+    homepage = data.get("homepage")
+    if isinstance(homepage, str) and not re.match(r"^https?://[^\s/]+\.[^\s<>\"']+$", homepage):
+        yield error(
+            manifest.locate(("homepage",)),
+            "link-scheme",
+            f"homepage {homepage!r} must be an http(s) URL",
+        )
 
 
 def _entries(document: Document, key: str, kind: type, problems: list[Problem]) -> list[Any]:
