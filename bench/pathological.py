@@ -6,7 +6,7 @@ Each case is a bank whose one question file (just under the 2 MiB file limit) ho
 built to make parsers backtrack: ``[a](`` or ``![a](`` repeated, nested brackets, unclosed
 tags, ``\\(`` openers, links in block quotes. ``single`` puts it all into one explanation
 (refused by the parse-cost bound before any parser sees it); ``many`` splits it into as many
-questions as fit, each just under the per-field bound, until the bank-wide bound stops them:
+questions as fit, each just under the per-field bound, until the per-file bound stops them:
 the worst case a pull request can make ``deckbuilder validate`` pay. Printed: median wall and
 CPU seconds of ``deckbuilder validate`` in a fresh process, and the rules it reported.
 

@@ -654,3 +654,25 @@ def test_content_classes_do_not_break_the_page_or_hide_text(
         context.close()
     text = "".join(p.extract_text() for p in PdfReader(out / "test-bank-study-guide.pdf").pages)
     assert "hidden words" in " ".join(text.split())
+
+
+def test_the_parse_cost_of_one_file_is_bounded(tmp_path: Path, runner: CliRunner) -> None:
+    """Fields each under the per-field bound still cost quadratic time: each file has a budget."""
+    from deckbuilder.validate import MAX_PARSE_COST_PER_FIELD, MAX_PARSE_COST_PER_FILE, parse_cost
+
+    text = "Enough plain words to explain the answer at length. " + "[a](" * 340
+    assert parse_cost(text + "\n") <= MAX_PARSE_COST_PER_FIELD
+    fits = MAX_PARSE_COST_PER_FILE // parse_cost(text + "\n")
+    questions = [
+        question(f"q{n}", question=f"What is hostile question {n}?", explanation=text)
+        for n in range(fits + 2)
+    ]
+    bank = make_bank(tmp_path / "bank", *questions)
+    refused = [line for line in problems(runner, bank) if "[markdown-complex]" in line]
+    assert [line.split(": ", 1)[0] for line in refused] == [
+        f"topic/q.yaml:{8 + 7 * n}:7" for n in (fits, fits + 1)
+    ]
+    assert refused[0].endswith(
+        "error: explanation: this file's Markdown is over 50 million parse units; this field"
+        " is not parsed (split the file) [markdown-complex]"
+    )
