@@ -29,6 +29,7 @@ from deckbuilder.cli import main
 from deckbuilder.contentcache import ENVIRONMENT_VARIABLE
 from deckbuilder.errors import Location, error
 from deckbuilder.render import resanitised, sanitise
+from deckbuilder.rules import is_registered
 
 QUESTION = """\
   - id: {id}
@@ -81,7 +82,10 @@ def problems(runner: CliRunner, bank: Path, *extra: str) -> list[str]:
         result = run(runner, "validate", "--bank", ".", *extra)
     finally:
         os.chdir(here)
-    return result.stderr.splitlines()[:-1]
+    lines = result.stderr.splitlines()[:-1]
+    for line in lines:  # every diagnostic names a registered rule
+        assert is_registered(line.rsplit("[", 1)[1].rstrip("]")), line
+    return lines
 
 
 # --- 1. the PDF build fetches nothing ------------------------------------------------------
