@@ -422,7 +422,10 @@ def test_guides_write_raw_html_as_text(
         question(
             question="Is <b onmouseover=alert(5)>this</b> bold?",
             explanation=RAW_HTML,
-        ),
+        )
+        + "    references:\n"
+        + "      - title: <img src=x onerror=alert(7)> [a](javascript:alert(9))\n"
+        + "        url: https://example.org/a)<img/src=y/onerror=alert(8)>\n",
     )
     bank_yaml = bank / "bank.yaml"
     bank_yaml.write_text(
@@ -623,7 +626,8 @@ def test_output_in_the_bank_is_refused(
 
 CLASSES = """\
 <span class="card" data-id="fake">A fake card</span> and
-<span class="visually-hidden">hidden words</span> and <b id="count">a fake counter</b>.
+<span class="visually-hidden">hidden words</span> and <b id="count">a fake counter</b>
+and <a href="javascript:alert(1)">a script link</a> and <a href="https://example.org/">one</a>.
 """
 
 
@@ -656,8 +660,25 @@ def test_content_classes_do_not_break_the_page_or_hide_text(
         assert errors == []
     finally:
         context.close()
+    for name in ("test-bank-study-guide.pdf", "test-bank-cheat-sheet.pdf"):
+        reader = PdfReader(out / name)
+        uris = []
+        for page in reader.pages:
+            for annotation in page.get("/Annots") or []:
+                action = annotation.get_object().get("/A") or {}
+                assert action.get("/S") != "/JavaScript"
+                if "/URI" in action:
+                    uris.append(str(action["/URI"]))
+        assert all(uri.startswith(("https://", "http://")) for uri in uris), uris
+        assert "/JavaScript" not in str(reader.trailer["/Root"].get("/Names") or {})
     text = "".join(p.extract_text() for p in PdfReader(out / "test-bank-study-guide.pdf").pages)
     assert "hidden words" in " ".join(text.split())
+    assert "https://example.org/" in [
+        str(a.get_object()["/A"]["/URI"])
+        for p in PdfReader(out / "test-bank-study-guide.pdf").pages
+        for a in p.get("/Annots") or []
+        if "/URI" in (a.get_object().get("/A") or {})
+    ]
 
 
 def test_the_parse_cost_of_one_file_is_bounded(tmp_path: Path, runner: CliRunner) -> None:
