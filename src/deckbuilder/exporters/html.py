@@ -18,7 +18,7 @@ import hashlib
 import re
 import xml.etree.ElementTree as ElementTree
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -85,6 +85,8 @@ def export(rendered: RenderedBank, context: BuildContext, staging: Staging) -> l
 def render_page(rendered: RenderedBank, context: BuildContext) -> str:
     """The complete page; equal inputs give equal text (the date comes from the context)."""
     bank = rendered.bank
+    if bank.homepage and not re.match(r"^https?://", bank.homepage, re.I):
+        bank = replace(bank, homepage=None)  # validate warns; never a live link
     css = inline_text(style_text("html.css", context.styles_dir) + code_stylesheet())
     script = asset_text("html.js")
     levels = Counter(q.source.level for q in rendered.questions)

@@ -57,7 +57,8 @@ _RULES = (
     Rule("unknown-category", E, "identity", "a category not declared in bank.yaml"),
     Rule("released-id-missing", E, "identity", "a released id was deleted or renamed"),
     Rule("released-ids", E, "identity", "released-ids.json cannot be read"),
-    Rule("markup-in-text", E, "identity", "an HTML tag in bank.yaml's texts"),
+    Rule("markup-in-text", W, "identity", "an HTML tag in bank.yaml's texts (exporters write it as text)"),
+    Rule("homepage-scheme", W, "identity", "a bank.yaml homepage that is not http(s) (exporters leave it out)"),
     # Markdown and links
     Rule("markdown-complex", E, "markdown", "Markdown whose parse would cost more than the bounds"),
     Rule("unclosed-fence", E, "markdown", "a code fence that swallows the rest of a field"),
