@@ -390,6 +390,15 @@ def test_release_builds_from_full_history_with_scripts_build_sh(release: Any) ->
     assert job["container"]["image"] == load(CI)["jobs"]["test"]["container"]["image"]
 
 
+def test_release_builds_with_force_and_no_cache_from_the_checkout(release: Any) -> None:
+    job = release["jobs"]["build"]
+    step = job["steps"][index_of(job, lambda s: runs(s, "scripts/build.sh"))]
+    assert (
+        step["run"].strip() == 'DECKBUILDER_CACHE_DIR="$(mktemp -d)" bash scripts/build.sh --force'
+    )
+    assert not any(s.get("uses", "").startswith("actions/cache@") for s in job["steps"])
+
+
 def _git(repo: Path, *args: str, date: int | None = None) -> None:
     env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
     if date is not None:

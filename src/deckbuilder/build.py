@@ -21,11 +21,11 @@ from pathlib import Path
 from deckbuilder import buildcache
 from deckbuilder.build_context import Artifact, BuildContext, Staging
 from deckbuilder.contentcache import ContentCache
-from deckbuilder.errors import BuildError, Problem
+from deckbuilder.errors import BankError, BuildError, Problem
 from deckbuilder.exporters import EXPORTERS
 from deckbuilder.model import Bank, RenderedBank
 from deckbuilder.render import render_bank
-from deckbuilder.validate import load_valid_bank, question_files
+from deckbuilder.validate import load_valid_bank, question_files, validate_bank
 
 
 class FilterError(BuildError):
@@ -72,6 +72,7 @@ def build(request: BuildRequest, progress: Progress | None = None) -> BuildRepor
     unknown = [f for f in formats if f not in EXPORTERS]
     if unknown:
         raise FilterError(f"unknown format {unknown[0]!r}; available: {', '.join(EXPORTERS)}")
+    _refuse_output_in_bank(request.output, request.bank_dir)
     epoch = source_date_epoch(request.bank_dir)
     options = {**asdict(request), "formats": formats, "epoch": epoch, "force": None, "jobs": None}
     prints = buildcache.fingerprints(formats, request.bank_dir, request.styles_dir, options)
@@ -177,6 +178,19 @@ def select(
     return selected
 
 
+def _refuse_output_in_bank(output: Path, bank_dir: Path) -> None:
+    """Artifacts written into the bank would be read back as bank files (or replace them)."""
+    out, bank = output.resolve(), bank_dir.resolve()
+    if out == bank or out.is_relative_to(bank):
+        raise FilterError(
+            f"output folder {output} is inside the bank folder {bank_dir}; choose another -o"
+        )
+
+
+#: The ZIP format (the .apkg) stores no date after 2107; later epochs are refused, not wrapped.
+MAX_EPOCH = 4354819199  # 2107-12-31T23:59:59Z
+
+
 def source_date_epoch(bank_dir: Path) -> int:
     """The timestamp written into artifacts, so equal inputs give equal bytes.
 
@@ -185,9 +199,15 @@ def source_date_epoch(bank_dir: Path) -> int:
     """
     if os.environ.get("SOURCE_DATE_EPOCH", "").strip():
         try:
-            return int(os.environ["SOURCE_DATE_EPOCH"])
+            epoch = int(os.environ["SOURCE_DATE_EPOCH"])
         except ValueError as exc:
             raise BuildError("SOURCE_DATE_EPOCH must be a whole number of seconds") from exc
+        if not 0 <= epoch <= MAX_EPOCH:
+            raise BuildError(
+                f"SOURCE_DATE_EPOCH={epoch} is outside 0..{MAX_EPOCH} (1970 to 2107, what the"
+                " .apkg's ZIP dates can hold)"
+            )
+        return epoch
     try:
         out = subprocess.run(
             ["git", "log", "-1", "--format=%ct", "--", "."],
@@ -202,7 +222,10 @@ def source_date_epoch(bank_dir: Path) -> int:
     except (OSError, subprocess.SubprocessError, ValueError):
         pass
     files = [*question_files(bank_dir), bank_dir / "bank.yaml"]
-    return int(max(p.stat().st_mtime for p in files if p.exists()))
+    times = [p.stat().st_mtime for p in files if p.is_file()]
+    if not times:  # nothing to date the build by: report what validation says is missing
+        raise BankError(validate_bank(bank_dir).problems)
+    return min(int(max(times)), MAX_EPOCH)
 
 
 def _has_uncommitted_changes(bank_dir: Path) -> bool:

@@ -21,10 +21,21 @@ F = TypeVar("F", bound=Callable[..., Any])
 EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
 
+
+def _usable_path(ctx: click.Context, param: click.Parameter, value: Path) -> Path:
+    """A path the system can look up: an over-long name is a usage error, not a traceback."""
+    try:
+        value.exists()
+    except OSError as exc:
+        raise click.BadParameter(f"{exc.strerror}: {str(value)[:80]}…") from exc
+    return value
+
+
 bank_option = click.option(
     "--bank",
     "bank_dir",
     type=click.Path(file_okay=False, path_type=Path),
+    callback=_usable_path,
     default=Path("questions"),
     show_default=True,
     envvar="DECKBUILDER_BANK",
@@ -105,6 +116,7 @@ def validate(bank_dir: Path, strict: bool, output_format: str) -> None:
     "-o",
     "--output",
     type=click.Path(file_okay=False, path_type=Path),
+    callback=_usable_path,
     default=Path("dist"),
     show_default=True,
     help="Output folder.",

@@ -9,9 +9,11 @@ not change (the cheat sheet, when only an explanation changed) is not laid out a
 
 Entries are JSON or raw bytes written atomically; an entry that cannot be read or has the
 wrong shape is a miss, so deleting the folder, or any file in it, is always safe. It lives in
-``$DECKBUILDER_CACHE_DIR`` or else ``.deckbuilder-cache/`` in the working directory (the
-convention of ruff, mypy and pytest), and is kept under :data:`MAX_BYTES` by dropping the
-least recently used entries.
+``$DECKBUILDER_CACHE_DIR`` or else in the user's cache directory (``platformdirs``:
+``~/.cache/deckbuilder`` on Linux), never in the working tree, where a cache committed to
+the repository would be read by every clone; and it is kept under :data:`MAX_BYTES` by
+dropping the least recently used entries. What is read back is not trusted: rendered HTML
+passes the sanitiser again (see ``render.resanitised``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from platformdirs import user_cache_dir
+
+#: The folder older versions kept in the working directory: never an input of a build.
 DEFAULT_FOLDER = ".deckbuilder-cache"
 ENVIRONMENT_VARIABLE = "DECKBUILDER_CACHE_DIR"
 #: Room for a few dozen versions of the real bank's study guide (7 MiB each).
@@ -90,8 +95,10 @@ class ContentCache:
 
     @classmethod
     def default(cls, *, read: bool = True) -> ContentCache:
-        """The cache in ``$DECKBUILDER_CACHE_DIR`` or ``./.deckbuilder-cache``."""
-        folder = os.environ.get(ENVIRONMENT_VARIABLE, "").strip() or DEFAULT_FOLDER
+        """The cache in ``$DECKBUILDER_CACHE_DIR``, else the user's cache directory."""
+        folder = os.environ.get(ENVIRONMENT_VARIABLE, "").strip() or user_cache_dir(
+            "deckbuilder", appauthor=False
+        )
         return cls(Path(folder).resolve(), read=read)
 
     def __getstate__(self) -> dict[str, Any]:

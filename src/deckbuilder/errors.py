@@ -8,6 +8,7 @@ exception type, :class:`BankError`, carries the whole list across the library/CL
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -54,13 +55,12 @@ class Problem:
         """A GitHub Actions workflow command, so CI annotates the offending line."""
         level = "error" if self.severity is Severity.ERROR else "warning"
         parts = [
-            f"file={_relative(self.location.path, root)}",
+            f"file={_escape_property(_relative(self.location.path, root))}",
             f"line={self.location.line or 1}",
             f"col={self.location.column or 1}",
-            f"title={self.rule}",
+            f"title={_escape_property(self.rule)}",
         ]
-        message = self.message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-        return f"::{level} {','.join(parts)}::{message}"
+        return f"::{level} {','.join(parts)}::{_escape_data(self.message)}"
 
     def as_dict(self, root: Path | None = None) -> dict[str, object]:
         return {
@@ -71,6 +71,17 @@ class Problem:
             "rule": self.rule,
             "message": self.message,
         }
+
+
+def _escape_data(text: str) -> str:
+    """A workflow command's message: ``%``, CR and LF escaped, so no line can start a command."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    """A workflow command's property value: as a message, and ``:`` and ``,`` too (they end
+    the value), so a file name cannot end the annotation early or add properties."""
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def error(location: Location, rule: str, message: str) -> Problem:
@@ -108,3 +119,8 @@ def _relative(path: Path, root: Path | None) -> str:
         return path.resolve().relative_to(base.resolve()).as_posix()
     except ValueError:
         return path.as_posix()
+    except (RuntimeError, OSError):  # a symlink loop: name the link itself
+        try:
+            return Path(os.path.abspath(path)).relative_to(os.path.abspath(base)).as_posix()
+        except ValueError:
+            return path.as_posix()

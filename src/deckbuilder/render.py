@@ -29,6 +29,7 @@ import nh3
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
+from pygments.token import STANDARD_TYPES
 
 from deckbuilder.contentcache import ContentCache, tree_digest
 from deckbuilder.mdsource import separate_lists
@@ -56,6 +57,13 @@ ALLOWED_ATTRIBUTES = {
     "*": {"class"},
 }
 ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}
+#: The only ``class`` values a fragment keeps: the ones deckbuilder itself produces (code
+#: highlighting and math markers). A class from the content (``card``, ``visually-hidden``)
+#: would reach the page's script and stylesheet, so it is dropped; ``id`` never passes.
+ALLOWED_CLASSES = frozenset(
+    {"highlight", "arithmatex", "math", "math-inline", "math-display", "math-glue"}
+    | {name for name in STANDARD_TYPES.values() if name}
+)
 
 _MARKDOWN_EXTENSIONS = [
     "tables",
@@ -122,14 +130,25 @@ def glue_punctuation(fragment: str) -> str:
     return _MATH_THEN_PUNCTUATION.sub(r'<span class="math-glue">\1\2</span>', fragment)
 
 
-def sanitise(fragment: str, media: Callable[[str], str | None] | None = None) -> str:
-    """Cut HTML down to the allow-list: no scripts, no ``on*=``, no ``javascript:`` URLs."""
+def sanitise(
+    fragment: str,
+    media: Callable[[str], str | None] | None = None,
+    own_classes: frozenset[str] = frozenset(),
+) -> str:
+    """Cut HTML down to the allow-list: no scripts, no ``on*=``, no ``javascript:`` URLs.
+
+    ``own_classes`` are extra class names an exporter's own markup may keep (its field
+    templates); content never gets them, because content is sanitised without them first.
+    """
 
     def filter_attribute(tag: str, attribute: str, value: str) -> str | None:
         if tag == "img" and attribute == "src":
             if re.match(r"^[a-z][a-z0-9+.-]*:", value, re.I) or media is None:
                 return None  # remote or unresolvable images are not packaged
             return media(value)
+        if attribute == "class":
+            kept = [n for n in value.split() if n in ALLOWED_CLASSES or n in own_classes]
+            return " ".join(kept) or None
         return value
 
     cleaned: str = nh3.clean(
@@ -141,6 +160,41 @@ def sanitise(fragment: str, media: Callable[[str], str | None] | None = None) ->
         link_rel="noopener noreferrer",
     )
     return cleaned
+
+
+def resanitised(question: RenderedQuestion) -> RenderedQuestion:
+    """Every HTML string of a rendered question through the sanitiser again.
+
+    Exporters call this on their way into an artifact, and the content cache on every read:
+    HTML that was stored on disk (or injected into a cache committed to the repository) is
+    trusted no more than the bank. Images keep only the packaged names of the question's
+    own media. Sanitising sanitised HTML returns it unchanged, and costs little next to
+    rendering.
+    """
+    names = {item.name for item in question.media}
+
+    def keep(name: str) -> str | None:
+        return name if name in names else None
+
+    def clean(fragment: str) -> str:
+        return sanitise(fragment, keep)
+
+    return replace(
+        question,
+        question_html=clean(question.question_html),
+        answer_html=clean(question.answer_html),
+        explanation_html=clean(question.explanation_html),
+        code_html=None if question.code_html is None else clean(question.code_html),
+        follow_ups=tuple(
+            RenderedFollowUp(
+                clean(item.question_html),
+                None if item.answer_html is None else clean(item.answer_html),
+                item.see,
+            )
+            for item in question.follow_ups
+        ),
+        pitfalls_html=tuple(clean(text) for text in question.pitfalls_html),
+    )
 
 
 def highlight_code(source: str, language: str) -> str:
@@ -326,7 +380,14 @@ def _from_cached(question: Question, root: Path, entry: object) -> RenderedQuest
         and all(isinstance(m, list) and len(m) == 2 and _strings(m) for m in media)
     ):
         return None
-    return RenderedQuestion(
+    bank = root.resolve()
+    items = []
+    for path, name in media:
+        where = (bank / path).resolve()
+        if not where.is_relative_to(bank) or not where.is_file() or name != media_name(where):
+            return None  # a cached entry may name only the bank's own media, by content
+        items.append(Media(where, name))
+    cached = RenderedQuestion(
         source=question,
         question_html=texts[0],
         answer_html=texts[1],
@@ -338,8 +399,9 @@ def _from_cached(question: Question, root: Path, entry: object) -> RenderedQuest
         ),
         pitfalls_html=tuple(pitfalls),
         has_math=has_math,
-        media=tuple(Media(root.resolve() / path, name) for path, name in media),
+        media=tuple(items),
     )
+    return resanitised(cached)
 
 
 def _follow_up_entry(item: object) -> bool:

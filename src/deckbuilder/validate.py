@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import re
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -24,8 +25,9 @@ import latex2mathml.converter
 
 from deckbuilder.contentcache import ContentCache
 from deckbuilder.errors import BankError, Location, Problem, Severity, error, warning
-from deckbuilder.loader import Document, PathKey, load_file
-from deckbuilder.mdsource import blocks
+from deckbuilder.loader import Document, PathKey, load_file, regular_file_problem
+from deckbuilder.mdsource import count_openers, parse
+from deckbuilder.media import unsafe_svg
 from deckbuilder.model import Bank, Category, Code, FollowUp, Level, Question, Reference
 from deckbuilder.releases import check_released_ids
 from deckbuilder.render import iter_math, media_path, render_questions, resolve_media
@@ -36,7 +38,6 @@ MANIFEST_NAME = "bank.yaml"
 #: Longer first answers stop being what a candidate says in the first 20 seconds.
 ANSWER_MAX_WORDS = 60
 _MARKDOWN_FIELDS = ("question", "answer", "explanation")
-_LINK = re.compile(r"(!?)\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 
 
 @dataclass(frozen=True)
@@ -69,10 +70,52 @@ def _validator(name: str) -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(schema)
 
 
+#: File name endings read as question files (exactly these, in lower case).
+QUESTION_SUFFIXES = (".yaml", ".yml")
+
+
 def question_files(root: Path) -> list[Path]:
     """Every question file below ``root`` in a stable order (the manifest excluded)."""
-    files = [*root.rglob("*.yaml"), *root.rglob("*.yml")]
-    return sorted(p for p in files if p.resolve() != (root / MANIFEST_NAME).resolve())
+    return scan_bank(root)[0]
+
+
+def scan_bank(root: Path) -> tuple[list[Path], list[Problem]]:
+    """The question files below ``root``, and a problem for each one that cannot be read.
+
+    The folder is walked without following symbolic links to folders; every ``*.yaml`` entry
+    is checked with ``lstat`` first (see :func:`regular_file_problem`), and a name whose
+    ending is only a misspelling of ``.yaml`` (``.YAML``, ``.Yml``) is warned about: it would
+    otherwise be skipped without a word.
+    """
+    files: list[Path] = []
+    problems: list[Problem] = []
+    if not root.is_dir():
+        return files, problems
+    manifest = root / MANIFEST_NAME
+    for folder, dirs, names in os.walk(root):
+        dirs.sort()
+        base = Path(folder)
+        for name in sorted([*names, *dirs]):
+            path = base / name
+            suffix = path.suffix
+            if suffix in QUESTION_SUFFIXES:
+                if path == manifest:
+                    continue
+                refused = regular_file_problem(path, root)
+                if refused is None:
+                    files.append(path)
+                else:
+                    problems.append(refused)
+            elif suffix.lower() in QUESTION_SUFFIXES or name.lower().endswith(".yaml.txt"):
+                problems.append(
+                    warning(
+                        Location(path),
+                        "skipped-file",
+                        f"{name} is not read: only files ending in lower-case .yaml are"
+                        " question files; rename it",
+                    )
+                )
+    return sorted(files), problems
 
 
 def validate_bank(root: Path, cache: ContentCache | None = None) -> ValidationResult:
@@ -83,17 +126,20 @@ def validate_bank(root: Path, cache: ContentCache | None = None) -> ValidationRe
     """
     problems: list[Problem] = []
     manifest_path = root / MANIFEST_NAME
-    if not manifest_path.is_file():
+    if not os.path.lexists(manifest_path):
         problems.append(
             error(Location(manifest_path), "missing-manifest", f"no {MANIFEST_NAME} in {root}")
         )
         manifest = None
     else:
-        manifest = _check_document(manifest_path, "bank", problems)
-    files = question_files(root)
-    if not files:
+        manifest = _check_document(manifest_path, "bank", problems, root)
+    files, file_problems = scan_bank(root)
+    problems.extend(file_problems)
+    if not files and not any(p.severity is Severity.ERROR for p in file_problems):
         problems.append(error(Location(root), "empty-bank", "no question files (*.yaml) found"))
-    documents = [doc for path in files if (doc := _check_document(path, "questions", problems))]
+    documents = [
+        doc for path in files if (doc := _check_document(path, "questions", problems, root))
+    ]
 
     levels, categories = _manifest_entries(manifest, problems)
     questions: list[Question] = []
@@ -101,8 +147,15 @@ def validate_bank(root: Path, cache: ContentCache | None = None) -> ValidationRe
         questions.extend(_questions_of(document, levels, categories, problems))
     _check_across_files(questions, problems)
     problems.extend(_check_question_links(questions))
-    problems.extend(p for q in questions for p in _check_question(q, root))
-    problems.extend(_check_math(questions, root, cache))
+    budget = _ParseBudget()
+    unparsed: set[int] = set()
+    for question in questions:
+        found = list(_check_question(question, root, budget))
+        if any(p.rule == "markdown-complex" for p in found):
+            unparsed.add(id(question))  # rendering it would cost what the budget refused
+        problems.extend(found)
+    renderable = [q for q in questions if id(q) not in unparsed]
+    problems.extend(_check_math(renderable, root, cache))
 
     failed = any(p.severity is Severity.ERROR for p in problems)
     if failed or manifest is None:
@@ -151,8 +204,10 @@ def _sorted(problems: Iterable[Problem]) -> list[Problem]:
 # --- schema -------------------------------------------------------------------------------
 
 
-def _check_document(path: Path, schema: str, problems: list[Problem]) -> Document | None:
-    document, load_problems = load_file(path)
+def _check_document(
+    path: Path, schema: str, problems: list[Problem], root: Path | None = None
+) -> Document | None:
+    document, load_problems = load_file(path, root if root is not None else path.parent)
     problems.extend(load_problems)
     if document is None:
         return None
@@ -294,7 +349,54 @@ def _manifest_entries(
         return [], []
     levels = _entries(manifest, "levels", Level, problems)
     categories = _entries(manifest, "categories", Category, problems)
+    problems.extend(_check_manifest_texts(manifest))
     return levels, categories
+
+
+#: ``<`` that would open a tag in HTML or Markdown (``a < b`` stays fine).
+_TAG_START = re.compile(r"<[A-Za-z/!?]")
+
+
+def _check_manifest_texts(manifest: Document) -> Iterator[Problem]:
+    """bank.yaml's texts become deck names, page headings and guide text: plain text only.
+
+    Warnings (``--strict`` in CI fails on them): every exporter already writes these texts as
+    text, and leaves out a homepage that is not http(s).
+    """
+    data = manifest.data
+    paths: list[PathKey] = [(key,) for key in ("title", "description", "author", "license")]
+    for key in ("levels", "categories"):
+        entries = data.get(key)
+        if isinstance(entries, list):
+            paths += [
+                (key, i, field) for i in range(len(entries)) for field in ("name", "description")
+            ]
+    for path in paths:
+        value: Any = data
+        for part in path:
+            value = (
+                value.get(part)
+                if isinstance(value, dict)
+                else (
+                    value[part]
+                    if isinstance(value, list) and isinstance(part, int) and part < len(value)
+                    else None
+                )
+            )
+        if isinstance(value, str) and _TAG_START.search(value):
+            yield warning(
+                manifest.locate(path),
+                "markup-in-text",
+                f"{_field_name(path)} holds an HTML tag; bank.yaml's texts are plain text"
+                " (write '< ' with a space, or leave the tag out)",
+            )
+    homepage = data.get("homepage")
+    if isinstance(homepage, str) and not re.match(r"^https?://[^\s/]+\.[^\s<>\"']+$", homepage):
+        yield warning(
+            manifest.locate(("homepage",)),
+            "homepage-scheme",
+            f"homepage {homepage!r} is not an http(s) URL; the exporters leave it out",
+        )
 
 
 def _entries(document: Document, key: str, kind: type, problems: list[Problem]) -> list[Any]:
@@ -516,8 +618,8 @@ def _check_question_links(questions: list[Question]) -> Iterator[Problem]:
                 yield error(where, "self-link", f"{name} names the question itself")
 
 
-def _check_question(question: Question, root: Path) -> Iterator[Problem]:
-    yield from _check_markdown_fields(question, root)
+def _check_question(question: Question, root: Path, budget: _ParseBudget) -> Iterator[Problem]:
+    yield from _check_markdown_fields(question, root, budget)
     yield from _check_references(question)
     yield from _check_code(question)
     answer_words = len(question.answer.split())
@@ -537,12 +639,78 @@ def _check_question(question: Question, root: Path) -> Iterator[Problem]:
         )
 
 
-def _check_markdown_fields(question: Question, root: Path) -> Iterator[Problem]:
+def _check_markdown_fields(
+    question: Question, root: Path, budget: _ParseBudget
+) -> Iterator[Problem]:
     for name, text in question.markdown_fields():
         at = _field_position(question, name, text)
-        yield from _check_fences(name, text, at)
-        for offset, image, target in _links(text):
-            yield from _check_link(question, root, at(offset), image, target)
+        too_complex = budget.spend(text, question.location.path)
+        if too_complex:
+            yield error(at(0), "markdown-complex", f"{name}: {too_complex}")
+            continue
+        parsed = parse(text)
+        for fence in parsed.fences:
+            if not fence.closed:
+                yield error(
+                    at(fence.offset),
+                    "unclosed-fence",
+                    f"{name}: code fence {fence.markup[:3]} is never closed",
+                )
+        for span in parsed.spans:
+            if span.kind == "html":
+                continue  # sanitised in the render stage, escaped in the guides
+            shown = (
+                text[span.dest_start : span.dest_end].strip("<>")
+                if 0 <= span.dest_start < span.dest_end
+                else span.href
+            )
+            yield from _check_link(
+                question, root, at(max(span.start, 0)), span.kind == "image", span.href, shown
+            )
+
+
+#: What reading one field costs, in units of "characters x openers". markdown-it-py parses in
+#: linear time, but Python-Markdown (the render stage) rescans the rest of a paragraph for
+#: every ``[``, ``<``, ``\\(`` or ``\\[`` that opens nothing, and (ten times more cheaply) for
+#: every unmatched ``$``, ``*``, ``_`` or ``~``: quadratic time on hostile text. The real
+#: bank's largest field costs 0.46 million units and its largest file 1.9 million; the bounds
+#: below are 10 and 25 times that, and a field, or the rest of a file, over them is refused
+#: before it is parsed. Bounding each file (at most 2 MiB) keeps validation linear in the
+#: bank's size (bench/pathological.py measures the worst case per file).
+MAX_PARSE_COST_PER_FIELD = 5_000_000
+MAX_PARSE_COST_PER_FILE = 50_000_000
+
+
+def parse_cost(text: str) -> int:
+    """The parse-cost units of one Markdown text (see :data:`MAX_PARSE_COST_PER_FIELD`)."""
+    heavy = count_openers(text) + text.count("\\(") + text.count("\\[")
+    light = text.count("$") + text.count("*") + text.count("_") + text.count("~")
+    return len(text) * (10 * heavy + light)
+
+
+class _ParseBudget:
+    """Refuses, before parsing, Markdown whose parse would cost more than the bounds above."""
+
+    def __init__(self) -> None:
+        self.spent: dict[Path, int] = {}
+
+    def spend(self, text: str, file: Path) -> str | None:
+        cost = parse_cost(text)
+        if cost > MAX_PARSE_COST_PER_FIELD:
+            return (
+                f"too many '[', '<', '$', '*', '_' for {len(text)} characters of text"
+                f" ({cost / 1e6:.1f} million parse units; at most"
+                f" {MAX_PARSE_COST_PER_FIELD / 1e6:.0f} per field): split the text, or write"
+                " literal brackets as \\[ and &lt;"
+            )
+        spent = self.spent.get(file, 0)
+        if spent + cost > MAX_PARSE_COST_PER_FILE:
+            return (
+                f"this file's Markdown is over {MAX_PARSE_COST_PER_FILE / 1e6:.0f} million parse"
+                " units; this field is not parsed (split the file)"
+            )
+        self.spent[file] = spent + cost
+        return None
 
 
 def _check_math(
@@ -658,48 +826,88 @@ def _tex_problems(tex: str) -> Iterator[tuple[str, str]]:
         )
     if "\\operatorname*" in tex:
         yield "math-unsupported", "uses \\operatorname*, which the renderers draw as a stray '*'"
+    yield from _undrawable(tex, mathml)
 
 
-def _links(text: str) -> Iterator[tuple[int, bool, str]]:
-    for match in _LINK.finditer(text):
-        yield match.start(), bool(match.group(1)), match.group(2)
+#: Commands after which ``\limits``/``\nolimits`` mean something (big operators, functions).
+_LIMITS_BASE = re.compile(
+    r"(\\(sum|prod|coprod|int|iint|iiint|oint|bigcup|bigcap|bigsqcup|bigvee|bigwedge|bigodot"
+    r"|bigoplus|bigotimes|biguplus|lim|liminf|limsup|max|min|sup|inf|det|gcd|Pr|arg)"
+    r"|\\(operatorname|mathop)\s*\{[^{}]*\})\s*$"
+)
+_LIMITS = re.compile(r"\\(no)?limits(?![A-Za-z])")
+_TAG = re.compile(r"\\tag\b")
+
+
+def _undrawable(tex: str, mathml: str) -> Iterator[tuple[str, str]]:
+    """What latex2mathml reads but the PDF renderer (ziamath) cannot draw: it would crash."""
+    if _TAG.search(tex):
+        yield (
+            "math-unsupported",
+            "uses \\tag, which the PDF renderer cannot draw; number it in the text",
+        )
+    for match in _LIMITS.finditer(tex):
+        if not _LIMITS_BASE.search(tex[: match.start()]):
+            yield (
+                "math-unsupported",
+                f"uses {match.group(0)} after something that is not a big operator"
+                " (\\sum, \\int, \\lim, \\operatorname{...})",
+            )
+            break
+    try:
+        tree = ElementTree.fromstring(mathml)
+    except ElementTree.ParseError:
+        return  # reported by _pdf_renderer_reads where it matters
+    for element in tree.iter():
+        tag = element.tag.rsplit("}", 1)[-1]
+        if tag == "mtext" and not element.text and not len(element):
+            yield (
+                "math-unsupported",
+                "has an empty \\text{} (or \\mbox{}, \\textbf{}), which the PDF renderer"
+                " cannot draw; leave it out",
+            )
+            break
+    for element in tree.iter():
+        if element.tag.rsplit("}", 1)[-1] == "mtable" and not len(element):
+            yield (
+                "math-unsupported",
+                "has an empty matrix, array or cases environment, which the PDF renderer"
+                " cannot draw",
+            )
+            break
 
 
 def _check_link(
-    question: Question, root: Path, where: Location, image: bool, target: str
+    question: Question, root: Path, where: Location, image: bool, target: str, shown: str
 ) -> Iterator[Problem]:
+    """``target`` as CommonMark decoded it; ``shown`` as the author wrote it (for messages)."""
     scheme = re.match(r"^([a-z][a-z0-9+.-]*):", target, re.I)
     if image:
-        if scheme:
+        if scheme or target.startswith("//"):
             yield error(
                 where,
                 "remote-media",
-                f"image {target!r} must be a file inside questions/,"
+                f"image {shown!r} must be a file inside questions/,"
                 " not a URL (decks and PDFs must work offline)",
             )
         elif not media_path(question, target).is_relative_to(root.resolve()):
             yield error(
                 where,
                 "media-outside-bank",
-                f"image {target!r} points outside the bank folder; keep images inside it",
+                f"image {shown!r} points outside the bank folder; keep images inside it",
             )
-        elif resolve_media(question, target, root) is None:
-            yield error(where, "media-missing", f"image {target!r} does not exist")
+        else:
+            path = resolve_media(question, target, root)
+            if path is None:
+                yield error(where, "media-missing", f"image {shown!r} does not exist")
+            else:
+                for why in unsafe_svg(path):
+                    yield error(where, "media-unsafe", f"image {shown!r}: {why}")
         return
     if target.startswith("#"):
         return
     if not scheme or scheme.group(1).lower() not in ("http", "https", "mailto"):
-        yield error(where, "link-scheme", f"link {target!r} must be an http(s) URL")
-
-
-def _check_fences(name: str, text: str, at: Callable[[int], Location]) -> Iterator[Problem]:
-    """A fence left open swallows the rest of the field into a code block."""
-    for block in blocks(text):
-        if not block.closed:
-            marker = block.text.lstrip(" ")[:3]
-            yield error(
-                at(block.offset), "unclosed-fence", f"{name}: code fence {marker} is never closed"
-            )
+        yield error(where, "link-scheme", f"link {shown!r} must be an http(s) URL")
 
 
 def _check_references(question: Question) -> Iterator[Problem]:

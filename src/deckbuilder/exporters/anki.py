@@ -42,7 +42,13 @@ from markupsafe import Markup
 
 from deckbuilder.build_context import Artifact, BuildContext, Staging
 from deckbuilder.model import Bank, RenderedBank, RenderedQuestion
-from deckbuilder.render import MATH_ELEMENT, pygments_css, replace_math, sanitise
+from deckbuilder.render import (
+    MATH_ELEMENT,
+    pygments_css,
+    replace_math,
+    resanitised,
+    sanitise,
+)
 from deckbuilder.resources import asset_text, style_text, template_environment
 from deckbuilder.sections import SECTION, SECTIONS, Section
 
@@ -76,6 +82,9 @@ LIGHT_CODE_STYLE = "default"
 NIGHT_CODE_STYLE = "github-dark"
 NIGHT_MODE_SCOPES = (".nightMode", ".night_mode")  # Anki desktop/AnkiMobile, AnkiDroid
 _TAG = re.compile(r"<[^>]*>")
+#: Classes of the exporter's own field markup (templates/anki/fields.html) that survive the
+#: sanitiser on the References field.
+_FIELD_CLASSES = frozenset({"dbk-heading", "dbk-related"})
 #: Zip cannot store times before 1980.
 _ZIP_EPOCH_MIN = 315_532_800
 
@@ -186,12 +195,13 @@ def note_fields(
     Anki cannot link one note to another, so a follow-up's answering question and the
     related questions are shown by their text.
     """
+    question = resanitised(question)  # the boundary: nothing reaches a field unsanitised
     source = question.source
     macros = _field_macros()
 
     def text_of(question_id: str | None) -> Markup | None:
         target = linked.get(question_id) if question_id else None
-        return Markup(for_anki(target.question_html)) if target else None
+        return Markup(for_anki(sanitise(target.question_html))) if target else None
 
     follow_ups = [
         (
@@ -215,7 +225,7 @@ def note_fields(
         "Pitfalls": macros.items([Markup(for_anki(text)) for text in question.pitfalls_html]),
         "Follow-ups": macros.follow_ups(follow_ups),
         # Sanitised again so a bad reference URL can never reach the web view.
-        "References": sanitise(str(further)),
+        "References": sanitise(str(further), own_classes=_FIELD_CLASSES),
         "Level": html.escape(bank.level(source.level).name),
         # Plain text: the templates make the badge (no presentation stored in a field).
         "Categories": html.escape(", ".join(bank.category(c).name for c in source.categories)),

@@ -18,7 +18,7 @@ import hashlib
 import re
 import xml.etree.ElementTree as ElementTree
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -28,7 +28,13 @@ from markupsafe import Markup
 from deckbuilder import __version__
 from deckbuilder.build_context import Artifact, BuildContext, Staging
 from deckbuilder.model import Bank, RenderedBank, RenderedQuestion
-from deckbuilder.render import embed_media, embedded_media, pygments_css, replace_math
+from deckbuilder.render import (
+    embed_media,
+    embedded_media,
+    pygments_css,
+    replace_math,
+    resanitised,
+)
 from deckbuilder.resources import asset_text, style_text, template_environment
 from deckbuilder.sections import Section, answer_sections
 from deckbuilder.texsupport import declare_operators
@@ -102,6 +108,8 @@ def render_page(rendered: RenderedBank, context: BuildContext) -> str:
     """The complete page; equal inputs give equal text (the date comes from the context)."""
     bank = rendered.bank
     linked = rendered.by_id()
+    if bank.homepage and not re.match(r"^https?://", bank.homepage, re.I):
+        bank = replace(bank, homepage=None)  # validate warns; never a live link
     css = inline_text(style_text("html.css", context.styles_dir) + code_stylesheet())
     script = asset_text("html.js")
     levels = Counter(q.source.level for q in rendered.questions)
@@ -129,6 +137,7 @@ def card(question: RenderedQuestion, bank: Bank, linked: dict[str, RenderedQuest
 
     ``linked`` holds the page's cards, which follow-ups and related questions link to.
     """
+    question = resanitised(question)  # the boundary: nothing reaches the page unsanitised
     images = embedded_media(question)
     source = question.source
 
@@ -140,7 +149,7 @@ def card(question: RenderedQuestion, bank: Bank, linked: dict[str, RenderedQuest
         return PageLink(
             question_id,
             target.source.number,
-            Markup(replace_math(target.question_html, mathml)),
+            Markup(replace_math(resanitised(target).question_html, mathml)),
         )
 
     related = tuple(link(i) for i in source.related if i in linked)

@@ -13,20 +13,19 @@ import html
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import markdown
 
 from deckbuilder.build_context import Artifact, BuildContext, Staging
-from deckbuilder.mdsource import blocks, neutralise_html
+from deckbuilder.mdsource import blocks, parse
 from deckbuilder.model import Bank, Question, RenderedBank
 from deckbuilder.render import media_name, resolve_media
 from deckbuilder.resources import template_environment
 from deckbuilder.sections import Section, answer_sections
 
 GUIDES = Path("guides")
-_IMAGE = re.compile(r"(!\[[^\]]*\]\()\s*<?([^)\s>]+)>?((?:\s+\"[^\"]*\")?\s*\))")
 _TAG = re.compile(r"<[^>]+>")
 
 
@@ -65,7 +64,7 @@ class Guide:
 
 
 def export(rendered: RenderedBank, context: BuildContext, staging: Staging) -> list[Artifact]:
-    bank = rendered.bank
+    bank = _plain_bank(rendered.bank)
     copied: dict[str, Path] = {}
     guides = _guides(bank, context.guides_by, copied)
     environment = template_environment(autoescape=False)
@@ -176,7 +175,7 @@ def _guide_question(
         code=code.source.rstrip("\n") if code else None,
         code_language=code.language if code else "text",
         code_fence=_fence_for(code.source if code else ""),
-        references=tuple((_link_text(r.title), r.url) for r in q.references),
+        references=tuple((_link_text(r.title), _link_url(r.url)) for r in q.references),
         follow_ups=tuple(
             (
                 _single_line(safe(f.question)),
@@ -192,31 +191,110 @@ def _guide_question(
 
 
 def _safe_markdown(text: str, question: Question, root: Path, copied: dict[str, Path]) -> str:
-    """Question Markdown made safe for GitHub: no raw HTML, fences with a language, media."""
-    out = []
-    for block in blocks(text):
-        if block.fenced:
-            out.append(block.text if block.info else _add_language(block.text))
-        else:
-            out.append(_packaged_images(neutralise_html(block.text), question, root, copied))
-    return "".join(out)
+    """Question Markdown made safe for GitHub, edited where CommonMark says things are.
+
+    One CommonMark parse (``mdsource.parse``, as for validation) finds raw HTML, links, images
+    and fences: raw HTML is escaped (it shows as text), links other than http(s), mailto and
+    ``#anchors`` become their text, images point at the copies next to the guides (or go,
+    when they are not files of the bank), and fences get a language. The result is parsed
+    again; should anything unsafe remain, the whole text is written as escaped plain text.
+    """
+    parsed = parse(text)
+    if parsed.unplaced:
+        return escape_all(text)
+    starts = [0, *(i + 1 for i, char in enumerate(text) if char == "\n")]
+    edits: list[tuple[int, int, str]] = []
+    for first, last in parsed.html_blocks:
+        end = starts[last] if last < len(starts) else len(text)
+        edits += [(i, i + 1, "&lt;") for i in range(starts[first], end) if text[i] == "<"]
+    for span in parsed.spans:
+        if span.kind == "html":
+            edits.append((span.start, span.start + 1, "&lt;"))
+        elif span.kind == "image":
+            source = resolve_media(question, span.href, root)
+            if source is None or re.match(r"^[a-z][a-z0-9+.-]*:|//", span.href, re.I):
+                edits.append((span.start, span.end, ""))  # validation refused it already
+                continue
+            name = media_name(source)
+            copied[name] = source
+            if span.dest_start >= 0:
+                edits.append((span.dest_start, span.dest_end, f"media/{name}"))
+            else:
+                edits.append((span.start, span.end, f"![{_link_text(span.text)}](media/{name})"))
+        elif not _allowed_link(span.href):
+            edits.append((span.start, span.end, _link_text(span.text)))
+    for fence in parsed.fences:
+        if not fence.info:
+            end = text.find("\n", fence.offset)
+            end = len(text) if end < 0 else end
+            opening = text[fence.offset : end]
+            edits.append((fence.offset, end, opening.rstrip() + "text"))
+    out, position = [], 0
+    for start, end, replacement in sorted(edits):
+        if start < position:
+            continue  # inside a construct already replaced as a whole
+        out += [text[position:start], replacement]
+        position = end
+    out.append(text[position:])
+    result = "".join(out)
+    return result if is_safe_markdown(result) else escape_all(text)
 
 
-def _add_language(fenced: str) -> str:
-    first, _, rest = fenced.partition("\n")
-    return f"{first.rstrip()}text\n{rest}"
+def _allowed_link(href: str) -> bool:
+    return href.startswith("#") or bool(re.match(r"^(https?|mailto):", href, re.I))
 
 
-def _packaged_images(prose: str, question: Question, root: Path, copied: dict[str, Path]) -> str:
-    def swap(match: re.Match[str]) -> str:
-        source = resolve_media(question, match.group(2), root)
-        if source is None:  # the validator already refused it; never link outside the bank
-            return ""
-        name = media_name(source)
-        copied[name] = source
-        return f"{match.group(1)}media/{name}{match.group(3)}"
+def is_safe_markdown(text: str) -> bool:
+    """Whether CommonMark finds no raw HTML, no other links than allowed ones, and no
+    image but the guides' own copies in ``text``."""
+    parsed = parse(text)
+    if parsed.unplaced or parsed.html_blocks:
+        return False
+    for span in parsed.spans:
+        if span.kind == "html":
+            return False
+        if span.kind == "image" and not re.match(r"^media/dbm-[0-9a-f]{12}-[^/]*$", span.href):
+            return False
+        if span.kind in ("link", "autolink") and not _allowed_link(span.href):
+            return False
+    return True
 
-    return _IMAGE.sub(swap, prose)
+
+def escape_all(text: str) -> str:
+    """Every ASCII punctuation character backslash-escaped: CommonMark shows it as text."""
+    return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", text)
+
+
+def _plain_text(text: str) -> str:
+    """A name or description from bank.yaml as Markdown text: no link, image or tag."""
+    return _link_text(text).replace("<", "&lt;")
+
+
+def _plain_bank(bank: Bank) -> Bank:
+    """The bank with its own texts (title, description, names) made plain Markdown text."""
+    return replace(
+        bank,
+        title=_plain_text(bank.title),
+        description=_plain_text(bank.description),
+        author=_plain_text(bank.author),
+        license=_plain_text(bank.license),
+        levels=tuple(
+            replace(level, name=_plain_text(level.name), description=_plain_text(level.description))
+            for level in bank.levels
+        ),
+        categories=tuple(
+            replace(c, name=_plain_text(c.name), description=_plain_text(c.description))
+            for c in bank.categories
+        ),
+    )
+
+
+def _link_url(url: str) -> str:
+    """A reference URL as a Markdown link destination that cannot end early or open a tag."""
+    url = url.replace("<", "%3C").replace(">", "%3E").replace(" ", "%20")
+    if url.count("(") != url.count(")"):
+        url = url.replace("(", "%28").replace(")", "%29")
+    return url
 
 
 def _fence_for(source: str) -> str:
@@ -229,7 +307,7 @@ def _single_line(text: str) -> str:
 
 
 def _link_text(title: str) -> str:
-    return re.sub(r"([\[\]\\])", r"\\\1", _single_line(title))
+    return re.sub(r"([\[\]\\])", r"\\\1", _single_line(title)).replace("<", "&lt;")
 
 
 def _counts(

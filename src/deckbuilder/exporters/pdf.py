@@ -18,11 +18,19 @@ from datetime import datetime, timezone
 from functools import cache
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from deckbuilder.build_context import Artifact, BuildContext, Staging
 from deckbuilder.contentcache import ContentCache
+from deckbuilder.errors import BuildError
 from deckbuilder.model import Bank, RenderedBank, RenderedQuestion
-from deckbuilder.render import embed_media, embedded_media, pygments_css, replace_math
+from deckbuilder.render import (
+    embed_media,
+    embedded_media,
+    pygments_css,
+    replace_math,
+    resanitised,
+)
 from deckbuilder.resources import style_text, template_environment
 from deckbuilder.sections import SECTION, Section, answer_sections
 
@@ -80,7 +88,7 @@ class PrintDocument:
 def export(rendered: RenderedBank, context: BuildContext, staging: Staging) -> list[Artifact]:
     artifacts = []
     for doc in print_documents(rendered, context):
-        pdf, pages, reused = _lay_out(doc, context.cache)
+        pdf, pages, reused = _lay_out(doc, context.cache, rendered)
         staging.write_bytes(doc.file_name, pdf)
         summary = f"{doc.label}: {pages} pages, {len(pdf) // 1024} KiB"
         if reused:
@@ -89,7 +97,9 @@ def export(rendered: RenderedBank, context: BuildContext, staging: Staging) -> l
     return artifacts
 
 
-def _lay_out(doc: PrintDocument, cache: ContentCache) -> tuple[bytes, int, bool]:
+def _lay_out(
+    doc: PrintDocument, cache: ContentCache, rendered: RenderedBank
+) -> tuple[bytes, int, bool]:
     """``(PDF bytes, page count, whether they came from the cache)`` for one document.
 
     WeasyPrint's output is a function of the HTML, the CSS, its own version and the fonts
@@ -114,13 +124,64 @@ def _lay_out(doc: PrintDocument, cache: ContentCache) -> tuple[bytes, int, bool]
     ):
         return pdf, facts["pages"], True
     identifier = _sha256(doc.html + doc.css)[:32]
-    document = HTML(string=doc.html).render(stylesheets=[CSS(string=doc.css)])
-    pdf = document.write_pdf(pdf_identifier=identifier.encode())
+    fetcher = sandboxed_fetcher()
+    try:  # images inside SVG images are fetched while drawing, in write_pdf
+        document = HTML(string=doc.html, url_fetcher=fetcher).render(
+            stylesheets=[CSS(string=doc.css, url_fetcher=fetcher)]
+        )
+        pdf = document.write_pdf(pdf_identifier=identifier.encode())
+    except RefusedFetch:
+        pdf = None  # recorded by the fetcher (an SVG being drawn swallows it: check the record)
+    if pdf is None or fetcher.refused:
+        raise BuildError(f"{doc.label}: {refusal(fetcher.refused[0], rendered)}")
     pages = len(document.pages)
     cache.put_bytes("pdf", inputs, pdf, ours=False)
     facts = {"pages": pages, "sha256": hashlib.sha256(pdf).hexdigest()}
     cache.put_json("pdf-facts", inputs, facts, ours=False)
     return pdf, pages, False
+
+
+class RefusedFetch(BaseException):
+    """Raised by the sandboxed fetcher: WeasyPrint lets a BaseException through its fetch
+    wrapper (it turns every ``Exception`` into a logged warning), so the layout stops."""
+
+
+def refusal(url: str, rendered: RenderedBank) -> str:
+    """The build error for a refused URL, naming the question whose image asked for it."""
+    owners = [
+        q.source
+        for q in rendered.questions
+        if any(url.encode() in item.path.read_bytes() for item in q.media)
+    ]
+    shown = url if len(url) <= 100 else url[:99] + "…"
+    where = f"question {owners[0].id!r} ({owners[0].location.display()})" if owners else "a page"
+    return (
+        f"{where} asks for {shown!r} while laying out; nothing outside the bank is fetched"
+        " (deckbuilder validate names the image)"
+    )
+
+
+def sandboxed_fetcher() -> Any:
+    """A WeasyPrint URL fetcher that serves ``data:`` URIs only and refuses all else.
+
+    Every image of the bank reaches WeasyPrint as a ``data:`` URI (see ``embedded_media``) and
+    every formula as inline SVG, so a layout never needs the network or the file system: an
+    SVG image that refers to ``http://...`` or ``file:///...`` stops the build instead.
+    """
+    from weasyprint.urls import URLFetcher
+
+    class DataOnly(URLFetcher):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__(allowed_protocols={"data"}, allow_redirects=False, fail_on_errors=True)
+            self.refused: list[str] = []
+
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            if not url.lower().startswith("data:"):
+                self.refused.append(url)
+                raise RefusedFetch(url)
+            return super().fetch(url, headers)
+
+    return DataOnly()
 
 
 @cache
@@ -213,6 +274,7 @@ def _print_question(
     ``linked`` holds the questions of this document, which follow-ups and related
     questions point to by anchor (with the page number the stylesheet adds).
     """
+    q = resanitised(q)  # the boundary: nothing reaches the PDF unsanitised
     source = q.source
     images = embedded_media(q)
 
@@ -243,7 +305,7 @@ def _print_question(
         else (),
         pitfalls_html=tuple(draw(p) for p in q.pitfalls_html) if full else (),
         related=tuple(
-            (anchor(i), linked[i].source.number, draw(linked[i].question_html))
+            (anchor(i), linked[i].source.number, draw(resanitised(linked[i]).question_html))
             for i in source.related
             if i in linked
         )
@@ -271,7 +333,13 @@ def draw_math(fragment: str, size: float, cache: ContentCache | None = None) -> 
         stored = cache.get_json("pdf-formula", [kind, tex, size])
         if isinstance(stored, str):
             return stored
-        image = _svg_img(kind, tex, size)
+        try:
+            image = _svg_img(kind, tex, size)
+        except Exception as exc:  # validation refuses what is known to fail; never a traceback
+            raise BuildError(
+                f"the PDF renderer cannot draw the formula {tex[:60]!r} ({type(exc).__name__});"
+                " please report it, with the formula"
+            ) from None
         cache.put_json("pdf-formula", [kind, tex, size], image)
         return image
 
