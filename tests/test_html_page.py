@@ -71,7 +71,11 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     urls["html-hostile"] = write_page(tmp_path_factory.mktemp("html-hostile"), hostile)
     first = dataclasses.replace(hostile.questions[0], explanation_html=UNSANITISED)
     unsanitised = RenderedBank(hostile.bank, (first, *hostile.questions[1:]))
-    urls["unsanitised"] = write_page(tmp_path_factory.mktemp("unsanitised"), unsanitised)
+    # The exporter sanitises every fragment again on its way into the page; switched off
+    # here, so the policy is shown to hold on its own.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("deckbuilder.exporters.html.resanitised", lambda question: question)
+        urls["unsanitised"] = write_page(tmp_path_factory.mktemp("unsanitised"), unsanitised)
     return urls
 
 

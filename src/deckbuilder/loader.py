@@ -13,6 +13,7 @@ a :class:`~deckbuilder.errors.Problem`, never a traceback.
 from __future__ import annotations
 
 import codecs
+import errno
 import os
 import re
 import stat
@@ -149,7 +150,7 @@ def regular_file_problem(path: Path, root: Path | None = None) -> Problem | None
     except RuntimeError:  # Python < 3.13 reports a symlink loop so
         return error(whole_file, "not-a-regular-file", "symbolic link loop")
     except OSError as exc:
-        if exc.errno == 40:  # ELOOP
+        if exc.errno == errno.ELOOP:
             return error(whole_file, "not-a-regular-file", "symbolic link loop")
         return error(whole_file, "unreadable", f"cannot read file: {exc.strerror}")
     if stat.S_ISREG(status.st_mode):
@@ -161,7 +162,7 @@ def regular_file_problem(path: Path, root: Path | None = None) -> Problem | None
         if stat.S_ISFIFO(status.st_mode)
         else "a device"
         if stat.S_ISCHR(status.st_mode) or stat.S_ISBLK(status.st_mode)
-        else "not a regular file"
+        else "a socket or other special file"
     )
     return error(whole_file, "not-a-regular-file", f"{path.name} is {kind}, not a YAML file")
 
