@@ -257,7 +257,7 @@ def schema(kind: str) -> None:
     "--memory",
     "memory_mib",
     type=click.IntRange(64, 2**20),
-    default=4096,
+    default=2048,
     show_default=True,
     metavar="MIB",
     help="Address space per check, in MiB.",
