@@ -87,30 +87,41 @@ def build(request: BuildRequest, progress: Progress | None = None) -> BuildRepor
 
     SIGINT and SIGTERM raise :class:`BuildInterrupted` (also writing nothing).
     """
-    with _signals_interrupt():
-        return _build(request, progress)
+    with _signals_interrupt() as received:
+        return _build(request, progress, received)
 
 
 @contextmanager
-def _signals_interrupt() -> Iterator[None]:
-    """SIGINT and SIGTERM raise BuildInterrupted in the main thread while the build runs."""
+def _signals_interrupt() -> Iterator[list[int]]:
+    """SIGINT and SIGTERM raise BuildInterrupted in the main thread while the build runs.
+
+    The signals received are also recorded: Python may run a handler inside a finaliser,
+    where its exception is only printed, so the build checks the record before placing files,
+    and any exception raised once a signal came in becomes BuildInterrupted.
+    """
+    received: list[int] = []
 
     def interrupt(number: int, _frame: object) -> None:
+        received.append(number)
         raise BuildInterrupted(number)
 
     try:
         saved = {n: signal.signal(n, interrupt) for n in (signal.SIGINT, signal.SIGTERM)}
     except ValueError:  # not the main thread: leave signals to whoever owns them
-        yield
+        yield received
         return
     try:
-        yield
+        yield received
+    except BaseException:
+        if received:
+            raise BuildInterrupted(received[0]) from None
+        raise
     finally:
         for number, handler in saved.items():
             signal.signal(number, handler)
 
 
-def _build(request: BuildRequest, progress: Progress | None) -> BuildReport:
+def _build(request: BuildRequest, progress: Progress | None, received: list[int]) -> BuildReport:
     formats = request.formats or tuple(EXPORTERS)
     unknown = [f for f in formats if f not in EXPORTERS]
     if unknown:
@@ -144,6 +155,8 @@ def _build(request: BuildRequest, progress: Progress | None) -> BuildReport:
         produced = _run_exporters(todo, rendered, active, context, staging, request.jobs, progress)
         written = {name: [a.relative_path for a in produced[name]] for name in todo}
         buildcache.stage_stamp(staging.root, request.output, prints, written)
+        if received:
+            raise BuildInterrupted(received[0])
         staging.commit(last=buildcache.STAMP_NAME)
     finally:
         staging.discard()
@@ -186,10 +199,17 @@ def _run_exporters(
         initargs=(os.getpid(),),
     )
     try:
-        futures = {
-            pool.submit(_export, name, rendered, active, context, staging.root): name
-            for name in formats
-        }
+        # Forked workers start with the main process's handlers: keep SIGINT and SIGTERM
+        # blocked until each worker has set its own (a signal then waits, it is not lost).
+        stopping = {signal.SIGINT, signal.SIGTERM}
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, stopping)
+        try:
+            futures = {
+                pool.submit(_export, name, rendered, active, context, staging.root): name
+                for name in formats
+            }
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         for future in as_completed(futures):
             produced[futures[future]] = future.result()
             if progress is not None:
@@ -210,8 +230,9 @@ _PR_SET_PDEATHSIG = 1
 
 def _worker_started(parent: int) -> None:
     """In each worker: die with the main process, and leave Ctrl-C to it."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C pending since the fork is dropped
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
