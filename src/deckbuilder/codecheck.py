@@ -308,11 +308,11 @@ def _python_folders() -> list[str]:
         os.path.dirname(os.path.dirname(os.path.realpath(sys.executable))),
     }
     candidates.update(p for p in sys.path if p.endswith(("site-packages", "dist-packages")))
-    covered = ("/usr", "/etc", "/bin", "/lib")
+    covered = ("/usr/", "/etc/", "/bin/", "/lib/", "/lib64/")
     folders = sorted(
         os.path.realpath(p)
         for p in candidates
-        if os.path.isdir(p) and not os.path.realpath(p).startswith(covered)
+        if os.path.isdir(p) and not (os.path.realpath(p) + "/").startswith(covered)
     )
     # A folder inside another one listed is bound with it.
     return [f for f in folders if not any(f.startswith(o + os.sep) for o in folders if o != f)]
