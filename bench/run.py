@@ -1,6 +1,7 @@
 """One entry point for the numbers that matter to maintainers and CI.
 
     .venv/bin/python bench/run.py [--scale 10] [--repeat 3] [--bank questions] [--no-edits]
+                                  [--no-check-code | --only-check-code]
 
 For the real bank and a synthetic bank ``--scale`` times larger it measures, ``--repeat``
 times each, and prints medians (wall and CPU seconds) and ratios to the floors:
@@ -15,7 +16,12 @@ times each, and prints medians (wall and CPU seconds) and ratios to the floors:
   build of the same edited bank (the line after it);
 - ``pdf export`` / ``weasyprint floor`` and ``anki export`` / ``genanki floor``: the two
   heavy exporters next to their libraries alone on the same content (see pdf_bench.py and
-  anki_bench.py, which this reuses).
+  anki_bench.py, which this reuses);
+- ``check-code`` / ``  --no-sandbox`` (real bank only): every code check, each in its own
+  bubblewrap sandbox and fresh interpreter, next to the same interpreters without the sandbox.
+  The ratio is sandbox over no sandbox. Inside the sandbox a check is reaped by bwrap's own
+  init, which is not waited for, so the CPU column of the sandboxed run misses the checks'
+  CPU: compare wall seconds.
 
 Fresh processes are timed with their children (``resource.RUSAGE_CHILDREN``), so parallel
 exporters count in the CPU column.
@@ -61,9 +67,23 @@ def main() -> None:
         action="store_false",
         help="skip the edit-loop stages (four more full builds per bank)",
     )
+    checks = parser.add_mutually_exclusive_group()
+    checks.add_argument(
+        "--no-check-code",
+        dest="check_code",
+        action="store_false",
+        help="skip the check-code stages (minutes on the real bank)",
+    )
+    checks.add_argument(
+        "--only-check-code", action="store_true", help="run only the check-code stages"
+    )
     args = parser.parse_args()
     real_size = len(load_valid_bank(args.bank)[0].questions)
     print(f"{'bank':<22}{'stage':<20}{'median wall s':>14}{'median CPU s':>14}{'ratio':>8}")
+    if args.check_code:
+        bench_check_code("real", args.bank, args.repeat)
+    if args.only_check_code:
+        return
     bench_bank("real", args.bank, args.repeat, args.edits)
     with tempfile.TemporaryDirectory(prefix="bench-") as folder:
         synthetic = Path(folder) / "bank"
@@ -128,6 +148,15 @@ def bench_bank(label: str, source_bank: Path, repeat: int, edits: bool) -> None:
         staging.discard()
 
 
+def bench_check_code(label: str, bank: Path, repeat: int) -> None:
+    """``deckbuilder check-code`` with and without the sandbox (exit status 1 is a result)."""
+    check = [*DECKBUILDER, "check-code", "--bank", str(bank)]
+    sandboxed = median(lambda: run(check, dict(os.environ), allow_failure=True), repeat)
+    bare = median(lambda: run([*check, "--no-sandbox"], dict(os.environ), True), repeat)
+    show(label, "check-code", sandboxed, sandboxed[0] / bare[0])
+    show("", "  --no-sandbox", bare)
+
+
 def edit_one_question(bank_dir: Path, field: str, sentence: str) -> None:
     """Put ``sentence`` first in the ``field`` block (``|`` or ``>-``) of the last question."""
     path = max(p for p in bank_dir.rglob("*.yaml") if p.name != "bank.yaml")
@@ -145,11 +174,15 @@ def weasyprint(document: pdf.PrintDocument) -> bytes:
     return HTML(string=document.html).write_pdf(stylesheets=[CSS(string=document.css)])
 
 
-def run(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+def run(
+    command: list[str], env: dict[str, str], allow_failure: bool = False
+) -> tuple[float, float]:
     """Wall and CPU seconds of a fresh process and its children."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(command, env=env, check=True, capture_output=True)
+    done = subprocess.run(command, env=env, check=False, capture_output=True)
+    if done.returncode not in ((0, 1) if allow_failure else (0,)):
+        raise SystemExit(f"bench: {' '.join(command)} failed:\n{done.stderr.decode()[-2000:]}")
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return time.perf_counter() - start, cpu

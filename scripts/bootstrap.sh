@@ -10,7 +10,8 @@ mode=${1:-build}
 cd "$(dirname "$0")/.."
 
 # WeasyPrint needs Pango; libharfbuzz-subset0 makes font subsetting fast and reproducible.
-packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-dejavu-extra fonts-droid-fallback fonts-lohit-deva)
+# bubblewrap is the sandbox `deckbuilder check-code` runs every code check in.
+packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-dejavu-extra fonts-droid-fallback fonts-lohit-deva bubblewrap)
 if [ "$mode" = test ]; then
   # pdftoppm (poppler-utils) renders PDF pages; Chromium drives the browser tests.
   packages+=(poppler-utils chromium)

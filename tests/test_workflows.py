@@ -309,6 +309,9 @@ def test_ci_runs_python_3_11_on_debian(ci: Any) -> None:
     container = ci["jobs"]["test"]["container"]
     assert container["image"] == "python:3.11-bookworm"
     assert "--shm-size" in container["options"]  # Chromium crashes in a 64 MiB /dev/shm
+    # check-code's bubblewrap sandbox needs namespaces and a fresh /proc in the container
+    for needed in ("--cap-add=SYS_ADMIN", "seccomp=unconfined", "systempaths=unconfined"):
+        assert needed in container["options"]
 
 
 def test_ci_caches_pip_downloads(ci: Any) -> None:

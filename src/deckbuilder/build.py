@@ -6,15 +6,23 @@ folder. Formats whose inputs did not change since the last build are skipped (se
 ``buildcache``), and the others run in parallel processes, since they are independent.
 Inside a format, questions, formulas and PDF layouts whose inputs did not change are read
 back from the content cache (see ``contentcache``), so an edit costs what it touches.
+
+A build that is stopped leaves nothing running and nothing half-placed: workers die with the
+main process even when it is killed (``PR_SET_PDEATHSIG``), ignore Ctrl-C (the main process
+alone handles it), and SIGTERM or Ctrl-C in the main process kills them, discards the staging
+folder and raises :class:`BuildInterrupted`.
 """
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import signal
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -30,6 +38,14 @@ from deckbuilder.validate import load_valid_bank, question_files, validate_bank
 
 class FilterError(BuildError):
     """A --level/--category/--tag value the bank does not know (a usage error)."""
+
+
+class BuildInterrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM stopped the build; workers are dead and nothing was placed."""
+
+    def __init__(self, signal_number: int) -> None:
+        super().__init__(signal_number)
+        self.signal_number = signal_number
 
 
 @dataclass(frozen=True)
@@ -67,7 +83,45 @@ Progress = Callable[[str, int, int], None]
 
 
 def build(request: BuildRequest, progress: Progress | None = None) -> BuildReport:
-    """Run a whole build; raises ``BankError``/``BuildError`` and then writes nothing."""
+    """Run a whole build; raises ``BankError``/``BuildError`` and then writes nothing.
+
+    SIGINT and SIGTERM raise :class:`BuildInterrupted` (also writing nothing).
+    """
+    with _signals_interrupt() as received:
+        return _build(request, progress, received)
+
+
+@contextmanager
+def _signals_interrupt() -> Iterator[list[int]]:
+    """SIGINT and SIGTERM raise BuildInterrupted in the main thread while the build runs.
+
+    The signals received are also recorded: Python may run a handler inside a finaliser,
+    where its exception is only printed, so the build checks the record before placing files,
+    and any exception raised once a signal came in becomes BuildInterrupted.
+    """
+    received: list[int] = []
+
+    def interrupt(number: int, _frame: object) -> None:
+        received.append(number)
+        raise BuildInterrupted(number)
+
+    try:
+        saved = {n: signal.signal(n, interrupt) for n in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:  # not the main thread: leave signals to whoever owns them
+        yield received
+        return
+    try:
+        yield received
+    except BaseException:
+        if received:
+            raise BuildInterrupted(received[0]) from None
+        raise
+    finally:
+        for number, handler in saved.items():
+            signal.signal(number, handler)
+
+
+def _build(request: BuildRequest, progress: Progress | None, received: list[int]) -> BuildReport:
     formats = request.formats or tuple(EXPORTERS)
     unknown = [f for f in formats if f not in EXPORTERS]
     if unknown:
@@ -100,11 +154,13 @@ def build(request: BuildRequest, progress: Progress | None = None) -> BuildRepor
     staging = Staging(request.output)
     try:
         produced = _run_exporters(todo, rendered, active, context, staging, request.jobs, progress)
-        staging.commit()
+        written = {name: [a.relative_path for a in produced[name]] for name in todo}
+        buildcache.stage_stamp(staging.root, request.output, prints, written)
+        if received:
+            raise BuildInterrupted(received[0])
+        staging.commit(last=buildcache.STAMP_NAME)
     finally:
         staging.discard()
-    written = {name: [a.relative_path for a in produced[name]] for name in todo}
-    buildcache.record(request.output, prints, written)
     cache.prune()
     artifacts = tuple(a for name in todo for a in produced[name])
     return BuildReport(
@@ -137,16 +193,52 @@ def _run_exporters(
         return produced
     # fork: workers inherit the loaded exporters and the rendered bank without re-importing.
     context_fork = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=min(jobs, len(formats)), mp_context=context_fork) as pool:
-        futures = {
-            pool.submit(_export, name, rendered, active, context, staging.root): name
-            for name in formats
-        }
+    pool = ProcessPoolExecutor(
+        max_workers=min(jobs, len(formats)),
+        mp_context=context_fork,
+        initializer=_worker_started,
+        initargs=(os.getpid(),),
+    )
+    try:
+        # Forked workers start with the main process's handlers: keep SIGINT and SIGTERM
+        # blocked until each worker has set its own (a signal then waits, it is not lost).
+        stopping = {signal.SIGINT, signal.SIGTERM}
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, stopping)
+        try:
+            futures = {
+                pool.submit(_export, name, rendered, active, context, staging.root): name
+                for name in formats
+            }
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         for future in as_completed(futures):
             produced[futures[future]] = future.result()
             if progress is not None:
                 progress(futures[future], len(produced), len(formats))
+    except BaseException:
+        # Interrupted, or one exporter failed: the others' work is of no use, stop them now
+        # instead of waiting for their PDFs. (The pool offers no public way to kill.)
+        for process in list(pool._processes.values()):
+            process.kill()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
     return produced
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _worker_started(parent: int) -> None:
+    """In each worker: die with the main process, and leave Ctrl-C to it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C pending since the fork is dropped
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != parent:  # the main process died before prctl took effect
+        os._exit(1)
 
 
 def _export(

@@ -8,7 +8,10 @@ half-updated artifact in ``dist/``.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -43,19 +46,37 @@ class Artifact:
     summary: str
 
 
+#: ``.staging-<pid of the build>-<random>``: a build removes the ones whose build is gone.
+_STAGING = re.compile(r"\.staging-(?:(\d+)-)?")
+
+
 class Staging:
     """A temporary folder inside the output folder; ``commit`` renames files into place.
 
     Staging inside the output folder keeps every rename on one file system, so each move
-    is atomic.
+    is atomic. A build that was killed leaves its folder behind; the next build into the
+    same output removes it (:meth:`remove_stale`).
     """
 
     def __init__(self, output: Path, root: Path | None = None) -> None:
         output.mkdir(parents=True, exist_ok=True)
         self.output = output
-        self.root = (
-            root if root is not None else Path(tempfile.mkdtemp(prefix=".staging-", dir=output))
-        )
+        if root is None:
+            self.remove_stale(output)
+            root = Path(tempfile.mkdtemp(prefix=f".staging-{os.getpid()}-", dir=output))
+        self.root = root
+
+    @staticmethod
+    def remove_stale(output: Path) -> None:
+        """Delete staging folders of builds that no longer run (killed, or crashed)."""
+        for entry in output.glob(".staging-*"):
+            match = _STAGING.match(entry.name)
+            if match and match.group(1) and _alive(int(match.group(1))):
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
 
     @classmethod
     def at(cls, root: Path) -> Staging:
@@ -76,16 +97,72 @@ class Staging:
     def write_text(self, relative: str | Path, text: str) -> Path:
         return self.write_bytes(relative, text.encode("utf-8"))
 
-    def commit(self) -> list[Path]:
-        """Move every staged file into the output folder; return their final paths."""
-        moved = []
-        for staged in sorted(p for p in self.root.rglob("*") if p.is_file()):
-            final = self.output / staged.relative_to(self.root)
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(staged, final)
-            moved.append(final)
-        self.discard()
-        return moved
+    def commit(self, last: str | None = None) -> list[Path]:
+        """Move every staged file into the output folder, all or nothing; return their paths.
+
+        Every target is checked first (a folder where a file goes stops the commit before
+        anything moved). If a move still fails, the files already moved are put back as they
+        were and the error is raised. ``last`` (the build stamp) moves after every other file.
+        """
+        staged = sorted(p for p in self.root.rglob("*") if p.is_file())
+        staged.sort(key=lambda p: p.relative_to(self.root).as_posix() == last)
+        pairs = [(p, self.output / p.relative_to(self.root)) for p in staged]
+        for _, final in pairs:
+            self._check_target(final)
+        previous = Path(tempfile.mkdtemp(prefix="previous-", dir=self.root))
+        moved: list[tuple[Path, Path | None]] = []
+        created: list[Path] = []
+        try:
+            for number, (source, final) in enumerate(pairs):
+                for folder in reversed(final.parents):
+                    if folder.is_relative_to(self.output) and not folder.exists():
+                        folder.mkdir()
+                        created.append(folder)
+                kept = None
+                if final.exists():
+                    kept = previous / str(number)
+                    os.link(final, kept)  # the old bytes stay reachable until the end
+                os.replace(source, final)
+                moved.append((final, kept))
+        except OSError:
+            for final, kept in reversed(moved):
+                with contextlib.suppress(OSError):
+                    if kept is not None:
+                        os.replace(kept, final)
+                    else:
+                        final.unlink()
+            for folder in reversed(created):
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
+            raise
+        finally:
+            self.discard()
+        return [final for _, final in pairs]
+
+    def _check_target(self, final: Path) -> None:
+        """Raise unless ``final`` can be replaced by a file (its folders may be missing)."""
+        for path in [*reversed(final.parents), final]:
+            if not path.is_relative_to(self.output) or path == self.output:
+                continue
+            if path == final:
+                if path.is_dir() and not path.is_symlink():
+                    raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+            elif path.exists() and not path.is_dir():
+                raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(path))
 
     def discard(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    """Whether the build that made a staging folder still runs (not us: in a container a
+    build may get the pid a killed one had)."""
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True

@@ -7,6 +7,7 @@ boundary: 0 success, 1 problems in the bank or a failed build, 2 usage errors.
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -183,6 +184,14 @@ def build(
     try:
         with _ProgressBar() as bar:
             report = run_build(request, progress=bar.show if sys.stderr.isatty() else None)
+    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: one line, no traceback
+        number = getattr(exc, "signal_number", signal.SIGINT)
+        click.echo(
+            f"\ndeckbuilder: build interrupted ({signal.Signals(number).name});"
+            f" nothing was written to {output}",
+            err=True,
+        )
+        sys.exit(128 + number)
     except BankError as exc:
         _fail_with_problems(exc)
     except FilterError as exc:
@@ -367,9 +376,30 @@ def schema(kind: str) -> None:
     show_default=True,
     help="Seconds per check.",
 )
-def check_code(bank_dir: Path, ids: tuple[str, ...], jobs: int, timeout: float) -> None:
-    """Run every code answer with its hidden check, each in a fresh folder."""
-    from deckbuilder.codecheck import run_checks, runnable_questions
+@click.option(
+    "--memory",
+    "memory_mib",
+    type=click.IntRange(64, 2**20),
+    default=2048,
+    show_default=True,
+    metavar="MIB",
+    help="Address space per check, in MiB.",
+)
+@click.option(
+    "--no-sandbox",
+    is_flag=True,
+    help="Run checks without bubblewrap (where it cannot run): no isolation at all.",
+)
+def check_code(
+    bank_dir: Path,
+    ids: tuple[str, ...],
+    jobs: int,
+    timeout: float,
+    memory_mib: int,
+    no_sandbox: bool,
+) -> None:
+    """Run every code answer with its hidden check, each in a sandbox of its own."""
+    from deckbuilder.codecheck import Limits, SandboxUnavailable, run_checks, runnable_questions
 
     bank = _load(bank_dir)
     questions = [q for q in bank.questions if not ids or q.id in ids]
@@ -378,6 +408,10 @@ def check_code(bank_dir: Path, ids: tuple[str, ...], jobs: int, timeout: float) 
         raise click.UsageError(f"unknown question id {unknown[0]!r}")
     if not runnable_questions(questions):
         raise click.UsageError("no runnable code answer with a check among the selected questions")
+    if no_sandbox:
+        click.echo(
+            "warning: --no-sandbox: checks run unconfined, with your files and network", err=True
+        )
 
     def report(result: object) -> None:
         from deckbuilder.codecheck import CheckResult
@@ -386,7 +420,11 @@ def check_code(bank_dir: Path, ids: tuple[str, ...], jobs: int, timeout: float) 
         mark = "ok  " if result.passed else "FAIL"
         click.echo(f"{mark} {result.question_id} ({result.seconds:.1f} s)")
 
-    results = run_checks(questions, jobs=jobs, timeout=timeout, on_result=report)
+    limits = Limits(timeout=timeout, memory_mib=memory_mib, sandbox=not no_sandbox)
+    try:
+        results = run_checks(questions, jobs=jobs, limits=limits, on_result=report)
+    except SandboxUnavailable as exc:
+        raise click.ClickException(f"{exc}; pass --no-sandbox to run checks unconfined") from exc
     failures = [r for r in results if not r.passed]
     for failure in failures:
         where = failure.location.display() if failure.location else failure.question_id

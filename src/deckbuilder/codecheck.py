@@ -1,55 +1,129 @@
-"""Run every code answer with its hidden check, each in isolation (``deckbuilder check-code``).
+"""Run every code answer with its hidden check, each in a sandbox (``deckbuilder check-code``).
 
-A snippet is saved as ``solution.py`` and its check as ``check.py`` in a fresh temporary
-folder and the check runs there, in a process of its own, with a time limit after which the
-process is killed, no network access needed and one math thread per process.
+A check is code from the bank, and the bank takes contributions from strangers: the test suite
+and CI run every check, so a check must not reach anything but its own scratch folder. Each
+check therefore runs in a fresh Python interpreter inside bubblewrap (``bwrap``), which gives it:
 
-Most checks import PyTorch, NumPy or scikit-learn, which costs seconds per fresh
-interpreter: a multiprocessing fork server imports them once, and every check runs in a new
-process forked from it, so a check starts in milliseconds yet shares no state with any
-other. A failure is reported at the YAML line of the failing snippet or check line when the
+- private namespaces (network, PID, IPC, UTS, user): no network at all, and when the check's
+  first process ends or the time limit passes, every process it started dies with it;
+- a read-only view of the system and of the Python environment only: not the bank, the
+  checkout or the home folder;
+- a fresh tmpfs at ``/tmp`` (size-limited) as its only writable place, holding ``solution.py``
+  and ``check.py``; it disappears with the sandbox, so nothing is left behind;
+- an environment built from an allow-list (:data:`CHECK_ENVIRONMENT`), nothing inherited;
+- resource limits: address space (``--memory``), file size and number of processes;
+- its output read through a pipe, kept up to :data:`OUTPUT_LIMIT` bytes.
+
+When deckbuilder runs as root, the sandbox runs as ``nobody`` (uid 65534): the kernel does not
+apply the process limit to root, and ``nobody`` reads no file root keeps private.
+
+``--no-sandbox`` (where bwrap cannot create namespaces) runs the same interpreter with the
+same environment, limits and output pipe, but in a temporary folder of the host and without
+namespaces: it contains mistakes, not attacks.
+
+A failure is reported at the YAML line of the failing snippet or check line when the
 traceback names one.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import re
-import runpy
+import selectors
+import shutil
+import signal
+import subprocess
 import sys
 import tempfile
-import threading
 import time
-import traceback
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from importlib.util import find_spec
+from functools import cache
 from pathlib import Path
 
 from deckbuilder.errors import Location
 from deckbuilder.model import Question
 
 DEFAULT_TIMEOUT = 120.0
-#: Imported once in the fork server when installed (what the bank's checks use).
-PRELOAD = ("numpy", "torch", "sklearn", "transformers")
+#: Address-space limit of a check. PyTorch maps more virtual memory than it touches: importing
+#: torch, NumPy, scikit-learn and Transformers and running a tiny GPT-2 peaks at 868 MiB of
+#: address space (426 MiB resident). Every check of the real bank passes under 2 GiB.
+DEFAULT_MEMORY_MIB = 2048
+#: Output kept per check: the first OUTPUT_LIMIT bytes and the last _TAIL bytes.
+OUTPUT_LIMIT = 2**20
+_TAIL = 16 * 2**10
+#: Largest file a check may write, and size of its tmpfs.
+FILE_SIZE_LIMIT = 64 * 2**20
+TMPFS_SIZE = 256 * 2**20
+#: Shared memory (joblib and PyTorch use /dev/shm for semaphores and tensors between processes).
+SHM_SIZE = 64 * 2**20
+#: Processes and threads of one check (PyTorch starts a few threads even with one math thread).
+PROCESS_LIMIT = 256
+#: Where the check runs inside the sandbox (the tmpfs) and the uid it runs as under root.
+WORK = "/tmp/check"
+NOBODY = 65534
 _TRACEBACK_LINE = re.compile(r'File "[^"]*[/\\](solution|check)\.py", line (\d+)')
-#: The environment every check sees: deterministic hashing, one math thread (two checks run
+#: The whole environment of a check: deterministic hashing, one math thread (two checks run
 #: side by side on two cores), and model hubs switched off so nothing is downloaded.
 CHECK_ENVIRONMENT = {
+    "LANG": "C.UTF-8",
     "PYTHONHASHSEED": "0",
     "PYTHONDONTWRITEBYTECODE": "1",
     "OMP_NUM_THREADS": "1",
     "MKL_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
     "HF_HUB_OFFLINE": "1",
     "TRANSFORMERS_OFFLINE": "1",
+    "HF_DATASETS_OFFLINE": "1",
     "TOKENIZERS_PARALLELISM": "false",
     "MPLBACKEND": "Agg",
 }
-_server_lock = threading.Lock()
-_server_context: multiprocessing.context.ForkServerContext | None = None
+#: Runs in the sandboxed interpreter: limits first, then check.py as ``python check.py`` would.
+_RUNNER = """\
+import os, resource, runpy, sys, traceback
+work, memory, file_size, processes, user = sys.argv[1], *map(int, sys.argv[2:6])
+if user:
+    os.setgroups([])
+    os.setgid(user)
+    os.setuid(user)
+limits = [(resource.RLIMIT_AS, memory), (resource.RLIMIT_FSIZE, file_size),
+          (resource.RLIMIT_CORE, 0)]
+if processes:
+    limits.append((resource.RLIMIT_NPROC, processes))
+for kind, value in limits:
+    resource.setrlimit(kind, (value, value))
+os.chdir(work)
+sys.path[0] = work
+sys.argv = [os.path.join(work, "check.py")]
+code = 0
+try:
+    runpy.run_path(sys.argv[0], run_name="__main__")
+except SystemExit as request:
+    code = request.code if isinstance(request.code, int) else 1
+    if request.code not in (None, 0) and not isinstance(request.code, int):
+        print(request.code, file=sys.stderr)
+except BaseException:
+    traceback.print_exc()
+    code = 1
+sys.stdout.flush()
+sys.stderr.flush()
+os._exit(code)
+"""
+
+
+class SandboxUnavailable(Exception):
+    """bwrap is missing or cannot create its namespaces here; the message says which."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What every check is allowed: seconds, MiB of address space, and whether sandboxed."""
+
+    timeout: float = DEFAULT_TIMEOUT
+    memory_mib: int = DEFAULT_MEMORY_MIB
+    sandbox: bool = True
 
 
 @dataclass(frozen=True)
@@ -76,27 +150,19 @@ def runnable_questions(questions: Iterable[Question]) -> list[Question]:
 
 
 def run_check(
-    question: Question, *, source: str | None = None, timeout: float = DEFAULT_TIMEOUT
+    question: Question,
+    *,
+    source: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    limits: Limits | None = None,
 ) -> CheckResult:
     """Run one question's check against its source (or against ``source``, for mutants)."""
     code = question.code
     assert code is not None and code.check is not None
+    limits = limits or Limits(timeout=timeout)
+    files = {"solution.py": source if source is not None else code.source, "check.py": code.check}
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="deckbuilder-check-") as folder:
-        Path(folder, "solution.py").write_text(
-            source if source is not None else code.source, "utf-8"
-        )
-        Path(folder, "check.py").write_text(code.check, "utf-8")
-        process = _context().Process(target=_run_in_child, args=(folder,), daemon=True)
-        process.start()
-        process.join(timeout)
-        if process.is_alive():
-            process.kill()
-            process.join()
-            passed, output = False, f"timed out after {timeout:.0f} s"
-        else:
-            passed = process.exitcode == 0
-            output = Path(folder, "output.txt").read_text("utf-8", errors="replace")
+    passed, output = _run(files, limits)
     return CheckResult(
         question.id,
         passed,
@@ -111,13 +177,17 @@ def run_checks(
     *,
     jobs: int = 2,
     timeout: float = DEFAULT_TIMEOUT,
+    limits: Limits | None = None,
     on_result: Callable[[CheckResult], None] | None = None,
 ) -> list[CheckResult]:
     """Run the checks of ``questions`` in parallel; results in the questions' order."""
     selected = runnable_questions(questions)
+    limits = limits or Limits(timeout=timeout)
+    if limits.sandbox:
+        require_sandbox()
 
     def one(question: Question) -> CheckResult:
-        result = run_check(question, timeout=timeout)
+        result = run_check(question, limits=limits)
         if on_result is not None:
             on_result(result)
         return result
@@ -126,61 +196,241 @@ def run_checks(
         return list(pool.map(one, selected))
 
 
-def _context() -> multiprocessing.context.ForkServerContext:
-    """The fork server, started once with the check environment and the heavy imports."""
-    global _server_context
-    with _server_lock:
-        if _server_context is None:
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload([m for m in PRELOAD if find_spec(m) is not None])
-            with _environment(CHECK_ENVIRONMENT):
-                warm_up = context.Process(target=_nothing)
-                warm_up.start()  # starts the server now, while the environment is set
-                warm_up.join()
-            _server_context = context
-        return _server_context
+def require_sandbox() -> None:
+    """Raise :class:`SandboxUnavailable` with a one-line reason unless bwrap works here."""
+    problem = _sandbox_problem()
+    if problem is not None:
+        raise SandboxUnavailable(problem)
+
+
+@cache
+def _sandbox_problem() -> str | None:
+    if shutil.which("bwrap") is None:
+        return "bubblewrap (bwrap) is not installed (Debian: apt-get install bubblewrap)"
+    with _input_files({}) as fds:
+        probe = subprocess.run(
+            [*_bwrap_arguments(fds), "--", "/bin/true"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            pass_fds=tuple(fds.values()),
+        )
+    if probe.returncode == 0:
+        return None
+    reason = (probe.stderr.strip().splitlines() or [f"exit status {probe.returncode}"])[-1]
+    return f"bubblewrap cannot create the check sandbox here ({reason})"
+
+
+def _run(files: dict[str, str], limits: Limits) -> tuple[bool, str]:
+    memory = limits.memory_mib * 2**20
+    if limits.sandbox:
+        require_sandbox()
+        with _input_files(files) as fds:
+            user = NOBODY if os.geteuid() == 0 else 0
+            command = [
+                *_bwrap_arguments(fds),
+                "--",
+                *_python_arguments(WORK, memory, PROCESS_LIMIT, user),
+            ]
+            return _supervise(command, None, None, tuple(fds.values()), limits.timeout)
+    folder = tempfile.mkdtemp(prefix="deckbuilder-check-")
+    try:
+        for name, text in files.items():
+            Path(folder, name).write_text(text, "utf-8")
+        environment = {**CHECK_ENVIRONMENT, "HOME": folder, "TMPDIR": folder, "PATH": _path()}
+        # No process limit: it would count every process of the user, not the check's.
+        command = _python_arguments(folder, memory, 0, 0)
+        return _supervise(command, folder, environment, (), limits.timeout)
+    finally:
+        _remove(folder)
+
+
+def _python_arguments(work: str, memory: int, processes: int, user: int) -> list[str]:
+    return [
+        sys.executable,
+        "-s",
+        "-c",
+        _RUNNER,
+        work,
+        str(memory),
+        str(FILE_SIZE_LIMIT),
+        str(processes),
+        str(user),
+    ]
+
+
+def _bwrap_arguments(fds: dict[str, int]) -> list[str]:
+    """bwrap with every namespace, a read-only system, a tmpfs and the allowed environment."""
+    arguments = [
+        shutil.which("bwrap") or "bwrap",
+        "--die-with-parent",
+        "--new-session",
+        "--clearenv",
+    ]
+    arguments += ["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts"]
+    arguments += ["--unshare-cgroup-try"]
+    if os.geteuid() == 0:
+        # bwrap runs privileged, without a user namespace: the runner keeps only the right
+        # to become nobody, and uses it before reading check.py.
+        arguments += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    else:
+        arguments += ["--unshare-user", "--disable-userns"]
+    for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+        if os.path.islink(top):
+            arguments += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            arguments += ["--ro-bind", top, top]
+    arguments += ["--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
+    for folder in _python_folders():
+        for parent in reversed(Path(folder).parents[:-1]):  # traversable by nobody too
+            arguments += ["--perms", "0755", "--dir", str(parent)]
+        arguments += ["--ro-bind", folder, folder]
+    arguments += ["--proc", "/proc", "--dev", "/dev"]
+    arguments += ["--perms", "1777", "--size", str(SHM_SIZE), "--tmpfs", "/dev/shm"]
+    arguments += ["--perms", "1777", "--size", str(TMPFS_SIZE), "--tmpfs", "/tmp"]
+    arguments += ["--perms", "0777", "--dir", WORK]
+    for name, fd in fds.items():
+        arguments += ["--perms", "0666", "--file", str(fd), f"{WORK}/{name}"]
+    environment = {**CHECK_ENVIRONMENT, "HOME": WORK, "TMPDIR": "/tmp", "PATH": _path()}
+    for key, value in sorted(environment.items()):
+        arguments += ["--setenv", key, value]
+    return [*arguments, "--chdir", WORK]
+
+
+def _python_folders() -> list[str]:
+    """The interpreter's installation and environment, outside the folders bound anyway."""
+    candidates = {
+        sys.prefix,
+        sys.base_prefix,
+        sys.exec_prefix,
+        sys.base_exec_prefix,
+        os.path.dirname(os.path.dirname(os.path.realpath(sys.executable))),
+    }
+    candidates.update(p for p in sys.path if p.endswith(("site-packages", "dist-packages")))
+    covered = ("/usr/", "/etc/", "/bin/", "/lib/", "/lib64/")
+    folders = sorted(
+        os.path.realpath(p)
+        for p in candidates
+        if os.path.isdir(p) and not (os.path.realpath(p) + "/").startswith(covered)
+    )
+    # A folder inside another one listed is bound with it.
+    return [f for f in folders if not any(f.startswith(o + os.sep) for o in folders if o != f)]
+
+
+def _path() -> str:
+    return os.pathsep.join(
+        dict.fromkeys([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"])
+    )
 
 
 @contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
+def _input_files(files: dict[str, str]) -> Iterator[dict[str, int]]:
+    """Each file's text in an anonymous memory file, for bwrap's ``--file FD DEST``."""
+    fds: dict[str, int] = {}
     try:
-        yield
+        for name, text in files.items():
+            fd = os.memfd_create(name, 0)  # not close-on-exec: bwrap reads it
+            fds[name] = fd
+            os.write(fd, text.encode("utf-8"))
+            os.lseek(fd, 0, os.SEEK_SET)
+        yield fds
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        for fd in fds.values():
+            os.close(fd)
 
 
-def _nothing() -> None:
-    """Target of the process that starts the fork server."""
-
-
-def _run_in_child(folder: str) -> None:
-    """In the forked process: run check.py beside solution.py as ``python check.py`` would."""
-    os.chdir(folder)
-    output = os.open("output.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-    os.dup2(output, 1)
-    os.dup2(output, 2)
-    sys.path.insert(0, folder)
-    sys.argv = [os.path.join(folder, "check.py")]
-    code = 0
+def _supervise(
+    command: list[str],
+    cwd: str | None,
+    env: dict[str, str] | None,
+    pass_fds: tuple[int, ...],
+    timeout: float,
+) -> tuple[bool, str]:
+    """Run ``command`` in a session of its own; output through one bounded pipe."""
+    deadline = time.monotonic() + timeout
+    process = subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=env if env is not None else {},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        pass_fds=pass_fds,
+        start_new_session=True,
+    )
+    assert process.stdout is not None
     try:
-        runpy.run_path(sys.argv[0], run_name="__main__")
-    except SystemExit as exit_request:
-        code = exit_request.code if isinstance(exit_request.code, int) else 1
-        if exit_request.code not in (None, 0) and not isinstance(exit_request.code, int):
-            print(exit_request.code, file=sys.stderr)
-        code = code or 0
-    except BaseException:
-        traceback.print_exc()
-        code = 1
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+        output, finished = _read_bounded(process.stdout.fileno(), deadline)
+        if finished:
+            try:
+                process.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                finished = False
+    finally:
+        _kill_session(process)
+        process.stdout.close()
+    text = output.decode("utf-8", errors="replace")
+    if not finished:
+        return False, f"{text.rstrip()}\ntimed out after {timeout:.0f} s".lstrip()
+    if process.returncode != 0 and not text.strip():
+        text = f"exited with status {process.returncode} and no output"
+    return process.returncode == 0, text
+
+
+def _read_bounded(fd: int, deadline: float) -> tuple[bytes, bool]:
+    """The first OUTPUT_LIMIT and last _TAIL bytes until end of file; False on timeout."""
+    head = bytearray()
+    tail = b""
+    total = 0
+    finished = False
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_READ)
+        while (remaining := deadline - time.monotonic()) > 0:
+            if not selector.select(remaining):
+                continue
+            chunk = os.read(fd, 2**16)
+            if not chunk:
+                finished = True
+                break
+            total += len(chunk)
+            room = OUTPUT_LIMIT - len(head)
+            head += chunk[:room]
+            if len(chunk) > room:
+                tail = (tail + chunk[room:])[-_TAIL:]
+    dropped = total - len(head) - len(tail)
+    if dropped > 0:
+        note = f"\n[... {dropped} bytes of output cut: kept the first {len(head)} and the last"
+        head += f"{note} {len(tail)} of {total} ...]\n".encode()
+    return bytes(head + tail), finished
+
+
+def _kill_session(process: subprocess.Popen[bytes]) -> None:
+    """Kill the whole session the check ran in, then reap its leader.
+
+    In the sandbox the session leader is bwrap: killing it kills the sandbox's init, and the
+    kernel then kills every process left in the PID namespace (``--die-with-parent``).
+    """
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def _remove(folder: str) -> None:
+    """Delete a --no-sandbox folder whatever the check left in it (FIFOs, read-only dirs)."""
+
+    def writable_again(function: object, path: str, _info: object) -> None:
+        try:
+            os.chmod(os.path.dirname(path), 0o700)
+            os.chmod(path, 0o700)
+        except OSError:
+            pass
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            Path(path).unlink(missing_ok=True)
+
+    shutil.rmtree(folder, onerror=writable_again)
 
 
 def _failure_location(question: Question, output: str) -> Location | None:

@@ -23,7 +23,7 @@ import json
 import os
 import tempfile
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -71,13 +71,20 @@ def is_input(relative: Path) -> bool:
 def tool_digest() -> str:
     """What besides its inputs determines a cached result: our code and library versions."""
     digest = hashlib.sha256(tree_digest(_PACKAGE_DIR))
-    for name in _LIBRARIES:
+    digest.update(library_versions(_LIBRARIES).encode())
+    return digest.hexdigest()
+
+
+def library_versions(names: Iterable[str]) -> str:
+    """``name=version`` of each installed distribution (``absent`` if not installed)."""
+    parts = []
+    for name in names:
         try:
             version = metadata.version(name)
         except metadata.PackageNotFoundError:
             version = "absent"
-        digest.update(f"{name}={version}\0".encode())
-    return digest.hexdigest()
+        parts.append(f"{name}={version}\0")
+    return "".join(parts)
 
 
 class ContentCache:
