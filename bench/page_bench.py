@@ -57,9 +57,6 @@ def baseline_page(commit: str, work: Path) -> Path:
 
 def first_paint(browser: Browser, url: str) -> float:
     context = browser.new_context(**PHONE)
-    context.route(
-        "**/*", lambda r: r.abort() if r.request.url.startswith("http") else r.continue_()
-    )
     page = context.new_page()
     page.goto(url, wait_until="load")
     fcp = page.evaluate(

@@ -150,7 +150,13 @@ def test_no_card_of_the_real_bank_overflows_a_phone(open_page: OpenPage) -> None
         const out = {cards: 0, wide: [], boxes: 0, unmarked: [], nofocus: [], lonely: [], inline: []};
         for (const card of document.querySelectorAll('#questions .card')) {
           out.cards += 1;
-          if (card.scrollWidth > card.clientWidth + 1) out.wide.push(card.id);
+          if (card.scrollWidth > card.clientWidth + 1) {
+            const edge = card.getBoundingClientRect().right;
+            const culprit = [...card.querySelectorAll('*')].find((el) =>
+              el.getBoundingClientRect().right > edge + 1 && getComputedStyle(el).overflowX === 'visible'
+              && !el.closest('.math-display, .table-scroll, pre, .too-wide, .question, .answer, p, ul, ol'));
+            out.wide.push([card.id, card.scrollWidth, culprit && culprit.outerHTML.slice(0, 200)]);
+          }
           for (const box of card.querySelectorAll('.math-display, .table-scroll, pre, .too-wide')) {
             if (box.scrollWidth <= box.clientWidth + 1) continue;
             out.boxes += 1;

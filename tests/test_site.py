@@ -138,3 +138,13 @@ def test_the_pages_job_deploys_with_the_official_actions_and_runs_no_project_cod
     # Pre-releases neither lay out nor publish the site.
     for condition in (layout["if"], upload["if"], pages["if"]):
         assert condition == "${{ !contains(github.ref_name, '-') }}"
+
+
+def test_the_readme_shows_a_phone_and_a_desktop_screenshot_of_the_page() -> None:
+    readme = (ROOT / "README.md").read_text("utf-8")
+    for name in ("study-page-phone.png", "study-page-desktop.png"):
+        assert f"](docs/{name})" in readme
+        assert (ROOT / "docs" / name).stat().st_size < 200_000
+        assert name.split(".")[0].removeprefix("study-page-") in (
+            ROOT / "scripts" / "screenshots.py"
+        ).read_text("utf-8")

@@ -547,9 +547,17 @@
         const room = line.clientWidth;
         const width = span.getBoundingClientRect().width;
         if (room > 0 && width > room) {
-          const scale = room / width;
-          if (scale >= 0.6) span.style.fontSize = `${Math.floor(scale * 100) / 100}em`;
-          else span.classList.add("too-wide");
+          // Spacing does not scale quite like the glyphs: shrink until it fits.
+          let scale = Math.floor((room / width) * 100) / 100;
+          while (scale >= 0.6) {
+            span.style.fontSize = `${scale}em`;
+            if (span.getBoundingClientRect().width <= room) break;
+            scale -= 0.03;
+          }
+          if (scale < 0.6) {
+            span.style.fontSize = "";
+            span.classList.add("too-wide");
+          }
         }
       }
       for (const box of scope.querySelectorAll(".math-display, .table-scroll, pre, .too-wide")) {
