@@ -58,7 +58,8 @@ def baseline_page(commit: str, work: Path) -> Path:
 def first_paint(browser: Browser, url: str) -> float:
     context = browser.new_context(**PHONE)
     page = context.new_page()
-    page.goto(url, wait_until="load")
+    page.set_default_timeout(300_000)  # release 0.1.0's page blocks a busy machine for a minute
+    page.goto(url, wait_until="commit")
     fcp = page.evaluate(
         """() => new Promise((done) => {
           const find = () => performance.getEntriesByName('first-contentful-paint')[0];
@@ -75,6 +76,7 @@ def first_paint(browser: Browser, url: str) -> float:
 def keystrokes(browser: Browser, url: str) -> list[float]:
     context = browser.new_context(**PHONE)
     page = context.new_page()
+    page.set_default_timeout(300_000)
     page.goto(url)
     times: list[float] = page.evaluate(
         """async (queries) => {
@@ -104,12 +106,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--loads", type=int, default=15, help="page loads of each page")
     parser.add_argument("--baseline", default="79b2b6f", help="commit of the baseline page")
+    parser.add_argument(
+        "--baseline-page", type=Path, help="an already built baseline page (skips its build)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         try:
             current = build(ROOT, ROOT / "questions", work / "current-out")
-            baseline = baseline_page(args.baseline, work)
+            baseline = args.baseline_page or baseline_page(args.baseline, work)
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(
                     executable_path=CHROMIUM, args=["--headless", "--no-sandbox"]

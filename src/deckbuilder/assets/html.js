@@ -296,7 +296,7 @@
       }
       const active = (f.level ? 1 : 0) + (f.category ? 1 : 0) + (f.todo ? 1 : 0);
       filtersCount.textContent = active ? `(${active})` : "";
-      count.textContent = `Showing ${next.length} of ${cards.length}${scopeText(f)}`;
+      count.textContent = `Showing ${next.length} of ${cards.length}`;
       empty.hidden = next.length > 0;
       mark(terms);
       if (view === "practice") showPracticeStart();
