@@ -96,6 +96,8 @@
 
   /* Folded text with, for each folded character, the index of the source character. */
   function foldMapped(text) {
+    const whole = fold(text);
+    if (whole.length === text.length) return { folded: whole, map: null }; // the usual case
     let folded = "";
     const map = [];
     for (let i = 0; i < text.length; i += 1) {
@@ -134,6 +136,8 @@
       const body = el.querySelector(".card-body");
       const answer = el.querySelector(".answer");
       const question = el.querySelector(".question");
+      const bodyText = textOf(body, ":scope > section:not(.related)").replace(/\s+/g, " ");
+      const bodyFolded = fold(bodyText);
       return {
         el,
         index,
@@ -153,9 +157,11 @@
           question: fold(question.textContent),
           answer: fold(answer ? answer.textContent : ""),
           tags: fold(el.dataset.tags.replace(/-/g, " ") + " " + el.dataset.tags),
-          body: fold(textOf(body, ":scope > section:not(.related)")),
+          body: bodyFolded,
         },
-        bodyText: null,
+        bodyText,
+        // Where the folded text has another length, the snippet maps positions lazily.
+        bodyFolded: bodyFolded.length === bodyText.length ? { folded: bodyFolded, map: null } : null,
         score: 0,
       };
     });
@@ -340,8 +346,8 @@
           let at = folded.indexOf(term);
           while (at !== -1) {
             const range = new Range();
-            range.setStart(node, map[at]);
-            range.setEnd(node, map[at + term.length - 1] + 1);
+            range.setStart(node, map ? map[at] : at);
+            range.setEnd(node, (map ? map[at + term.length - 1] : at + term.length - 1) + 1);
             ranges.push(range);
             at = folded.indexOf(term, at + term.length);
           }
@@ -383,12 +389,10 @@
       }
       let text;
       if (inBody) {
-        if (card.bodyText === null) {
-          card.bodyText = textOf(card.body, ":scope > section:not(.related)").replace(/\s+/g, " ");
-          card.bodyFolded = foldMapped(card.bodyText);
-        }
+        if (card.bodyFolded === null) card.bodyFolded = foldMapped(card.bodyText);
         const term = terms.find((t) => card.bodyFolded.folded.includes(t));
-        const at = card.bodyFolded.map[card.bodyFolded.folded.indexOf(term)];
+        const found = card.bodyFolded.folded.indexOf(term);
+        const at = card.bodyFolded.map ? card.bodyFolded.map[found] : found;
         const from = Math.max(0, at - 40);
         text = `${from ? "…" : ""}${card.bodyText.slice(from, at + 80).trim()}…`;
         text = `In the explanation: ${text}`;
