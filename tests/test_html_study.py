@@ -42,6 +42,14 @@ class Visit:
 OpenPage = Callable[..., Visit]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _patient_expectations() -> Iterator[None]:
+    """Assertions that wait for the page wait up to a minute on a shared machine."""
+    expect.set_options(timeout=60_000)
+    yield
+    expect.set_options(timeout=5_000)
+
+
 @pytest.fixture(scope="module")
 def real_page(tmp_path_factory: pytest.TempPathFactory) -> str:
     folder = tmp_path_factory.mktemp("real")
@@ -60,11 +68,15 @@ def open_page(browser: Browser, real_page: str) -> Iterator[OpenPage]:
 
     def open_(hash: str = "", clock: datetime | None = None, **options: Any) -> Visit:
         context = browser.new_context(accept_downloads=True, timezone_id="UTC", **options)
+        context.set_default_timeout(180_000)
         contexts.append(context)
         requests: list[str] = []
         context.on("request", lambda request: requests.append(request.url))
         context.route(re.compile(r"^(?!file:)"), lambda route: route.abort())
         page = context.new_page()
+        # A page of 248 cards on a shared 2-core machine can take longer than Playwright's
+        # 30 s default to load; this is a ceiling for a hung page, not a timing assertion.
+        page.set_default_timeout(180_000)
         if clock is not None:
             page.clock.set_fixed_time(clock)
         errors: list[str] = []
