@@ -564,7 +564,8 @@
           }
         }
       }
-      for (const box of scope.querySelectorAll(".math-display, .table-scroll, pre, .too-wide")) {
+      const boxes = ".math-display, .table-scroll, pre, .too-wide, .card-body p, .card-body ul, .card-body ol, .answer p";
+      for (const box of scope.querySelectorAll(boxes)) {
         const scrolls = box.scrollWidth > box.clientWidth + 1;
         if (scrolls) box.setAttribute("tabindex", "0");
         else box.removeAttribute("tabindex");
