@@ -20,7 +20,7 @@ from latex2mathml.converter import convert
 from conftest import BANKS, hostile_rendered_bank
 from deckbuilder.build_context import BuildContext, Staging
 from deckbuilder.cli import main
-from deckbuilder.exporters.html import export, mathml, render_page
+from deckbuilder.exporters.html import export, mathml, render_page, scheduler_script
 from deckbuilder.model import RenderedBank
 from deckbuilder.render import render_bank
 from deckbuilder.validate import load_valid_bank
@@ -104,7 +104,7 @@ def test_same_bank_gives_the_same_bytes_and_the_build_date() -> None:
 
 def test_every_question_is_a_card_in_bank_order() -> None:
     page = Page(page_text(VALID))
-    cards = [a for tag, a in page.elements if tag == "article"]
+    cards = [a for tag, a in page.elements if tag == "article" and a.get("class") == "card"]
     assert [
         (c["data-id"], c["data-level"], c["data-categories"], c["data-tags"]) for c in cards
     ] == [
@@ -117,9 +117,14 @@ def test_every_question_is_a_card_in_bank_order() -> None:
 def test_the_only_script_and_style_are_the_ones_the_policy_admits() -> None:
     page = Page(page_text(VALID))
     policy = page.policy()
-    assert len(page.raw["script"]) == 1
+    # The page's own script, and the practice mode's scheduler (the vendored ts-fsrs).
+    assert len(page.raw["script"]) == 2
+    assert (
+        page.raw["script"][1].rstrip().endswith(scheduler_script().rstrip())
+        and "sourceMappingURL" not in page.raw["script"][1]
+    )
     assert len(page.raw["style"]) == 1
-    assert policy["script-src"] == [sha256(page.raw["script"][0])]
+    assert policy["script-src"] == [sha256(script) for script in page.raw["script"]]
     assert policy["style-src"] == [sha256(page.raw["style"][0])]
     assert policy["default-src"] == ["'none'"]
     assert policy["img-src"] == ["data:"]
@@ -150,8 +155,8 @@ def test_images_are_embedded_byte_for_byte() -> None:
 def test_hostile_fields_arrive_as_text_or_not_at_all() -> None:
     text = page_text(HOSTILE)
     page = Page(text)
-    assert len(page.raw["script"]) == 1  # the page's own
-    assert "window.__pwned" not in page.raw["script"][0]
+    assert len(page.raw["script"]) == 2  # the page's own and the scheduler
+    assert not any("window.__pwned" in script for script in page.raw["script"])
     handlers = [n for _, attributes in page.elements for n in attributes if n.startswith("on")]
     assert handlers == []
     assert not any(
@@ -173,7 +178,7 @@ def test_user_stylesheet_replaces_the_packaged_one_and_cannot_close_style(
     assert style.startswith("body { color: rebeccapurple }")
     assert "--surface" not in style  # the packaged html.css is replaced, not extended
     assert ".highlight .k" in style  # code colours are still appended
-    assert len(page.raw["script"]) == 1
+    assert len(page.raw["script"]) == 2
     assert page.policy()["style-src"] == [sha256(style)]
 
 
@@ -194,9 +199,12 @@ def test_display_math_becomes_block_mathml_inside_a_scrolling_box() -> None:
     ],
 )
 def test_mathml_keeps_what_latex2mathml_produces(tex: str) -> None:
-    """Serialising the tree ourselves must not lose or change any of latex2mathml's markup."""
+    """Serialising the tree ourselves must not lose or change any of latex2mathml's markup
+    (but the xmlns, which HTML's parser implies)."""
     ours = ElementTree.fromstring(mathml("inline", tex))
-    theirs = ElementTree.fromstring(convert(tex))
+    theirs = ElementTree.fromstring(
+        convert(tex).replace(' xmlns="http://www.w3.org/1998/Math/MathML"', "")
+    )
     assert ElementTree.tostring(ours) == ElementTree.tostring(theirs)
 
 

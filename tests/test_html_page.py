@@ -113,7 +113,9 @@ def shown(page: Page) -> list[str]:
 
 
 def choose(page: Page, name: str) -> None:
-    """Click a filter chip the way a reader does: on its visible label."""
+    """Click a filter chip the way a reader does: on its visible label, in the Filters sheet."""
+    if page.locator("#filters").is_hidden():
+        page.click("#filters-button")
     page.locator("label.chip", has_text=name).click()
 
 
@@ -238,7 +240,7 @@ def test_cards_work_from_the_keyboard(open_page: OpenPage) -> None:
     page.keyboard.press("Escape")
     assert shown(page) == ALL
 
-    page.focus("#import")
+    page.focus("#filters-button")  # the filters sheet is closed: the cards come next
     page.keyboard.press("Tab")
     focused = page.evaluate(
         "[document.activeElement.className, document.activeElement.closest('.card').id]"
@@ -275,6 +277,7 @@ def test_learned_updates_the_counter_and_survives_a_reload(open_page: OpenPage) 
     page.reload()
     expect(page.locator(".progress")).to_contain_text("1 / 3 Learned")
     assert page.eval_on_selector("#learned-bar", "bar => bar.value") == 1
+    page.click("#filters-button")
     page.check("#todo")
     assert shown(page) == ["what-is-tokenization", "code-stable-softmax"]
     assert "todo=1" in page.evaluate("location.hash")
@@ -300,6 +303,7 @@ def test_progress_export_and_import_round_trip(open_page: OpenPage, tmp_path: Pa
     page = open_page().page
     for card_id in ("code-stable-softmax", "what-is-tokenization"):
         page.locator(f"#q-{card_id} .learn").click()
+    page.click("#filters-button")
     with page.expect_download() as download_info:
         page.click("#export")
     download = download_info.value
@@ -308,14 +312,16 @@ def test_progress_export_and_import_round_trip(open_page: OpenPage, tmp_path: Pa
     download.save_as(saved)
     assert json.loads(saved.read_text("utf-8")) == {
         "format": "deckbuilder-progress",
-        "version": 1,
+        "version": 2,
         "bank": "test-bank",
         "learned": ["code-stable-softmax", "what-is-tokenization"],
+        "practice": {},
     }
 
     fresh = open_page().page  # a new browser profile: nothing learned yet
     expect(fresh.locator("#learned-count")).to_have_text("0")
     fresh.locator("#q-softmax-temperature .learn").click()
+    fresh.click("#filters-button")
     with fresh.expect_file_chooser() as chooser:
         fresh.click("#import")
     chooser.value.set_files(saved)

@@ -35,6 +35,9 @@ def test_wheel_ships_styles_schemas_templates_and_assets(tmp_path: Path) -> None
         "deckbuilder/templates/markdown/guide.md.j2",
         "deckbuilder/templates/pdf/study-guide.html.j2",
         "deckbuilder/assets/html.js",
+        "deckbuilder/assets/vendor/ts-fsrs/ts-fsrs.umd.js",
+        "deckbuilder/assets/vendor/ts-fsrs/LICENSE",
+        "deckbuilder/assets/vendor/ts-fsrs/VERSION",
     ):
         assert required in names, required
 

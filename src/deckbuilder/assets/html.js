@@ -1,17 +1,27 @@
 /*
- * The study page's behaviour: theme, search, filters kept in the URL hash, collapsing cards,
- * copying code, and "learned" progress with its export and import.
+ * The study page's behaviour: theme, search (ranked, with marks and snippets), filters kept
+ * in the URL hash, collapsing cards, keyboard, copying code, "learned" marks, and the
+ * practice mode with FSRS scheduling, all kept in localStorage and in the export file.
  *
  * deckbuilder inlines this file into the page unchanged; the page's Content-Security-Policy
- * admits it by its hash and admits no other script, so it must stay one plain file with no
- * imports and no build step. It never fetches anything: the page has to work offline.
+ * admits it by its hash, and the vendored scheduler (ts-fsrs, global `FSRS`) by its own, and
+ * no other script, so it must stay one plain file with no imports and no build step. It never
+ * fetches anything: the page has to work offline. Time comes from Date.now() only, so a test
+ * can drive the clock.
  */
 (() => {
   "use strict";
 
   const THEME_KEY = "deckbuilder:theme";
+  const ANSWERS_KEY = "deckbuilder:answers";
   const THEMES = ["auto", "light", "dark"]; // the toggle's cycle
   const PROGRESS_FORMAT = "deckbuilder-progress";
+  const PROGRESS_VERSION = 2;
+  /* Search weights: a word in the question counts most, then answer, tags, the rest. */
+  const WEIGHTS = { question: 8, answer: 4, tags: 2, body: 1 };
+  /* A card graded in a round comes back in the same round when due within the day. */
+  const MARKED_CARDS = 120; // search marks go on at most this many shown cards
+  const GRADES = ["", "Again", "Hard", "Good", "Easy"];
 
   const root = document.documentElement;
   const store = openStore();
@@ -66,7 +76,15 @@
     if (button) button.textContent = `Theme: ${choice}`;
   }
 
+  function applyAnswers() {
+    const shown = store.get(ANSWERS_KEY) === "shown";
+    root.classList.toggle("answers-shown", shown);
+    const button = document.getElementById("answers");
+    if (button) button.setAttribute("aria-pressed", String(shown));
+  }
+
   applyTheme();
+  applyAnswers();
   root.classList.replace("no-js", "js");
   systemDark.addEventListener("change", applyTheme);
   document.addEventListener("DOMContentLoaded", start);
@@ -74,6 +92,25 @@
   /* Case- and accent-insensitive text for search ("Schütze" matches "schutze"). */
   function fold(text) {
     return text.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
+  }
+
+  /* Folded text with, for each folded character, the index of the source character. */
+  function foldMapped(text) {
+    const whole = fold(text);
+    if (whole.length === text.length) return { folded: whole, map: null }; // the usual case
+    let folded = "";
+    const map = [];
+    for (let i = 0; i < text.length; i += 1) {
+      const piece = fold(text[i]);
+      folded += piece;
+      for (let j = 0; j < piece.length; j += 1) map.push(i);
+    }
+    map.push(text.length);
+    return { folded, map };
+  }
+
+  function textOf(el, selector) {
+    return Array.from(el.querySelectorAll(selector), (node) => node.textContent).join("\n");
   }
 
   function start() {
@@ -87,39 +124,73 @@
     const learnedCount = document.getElementById("learned-count");
     const learnedBar = document.getElementById("learned-bar");
     const importFile = document.getElementById("import-file");
+    const filtersButton = document.getElementById("filters-button");
+    const filtersPanel = document.getElementById("filters");
+    const filtersCount = document.getElementById("filters-count");
+    const keysDialog = document.getElementById("keys-dialog");
     const bank = list.dataset.bank;
     const learnedKey = `deckbuilder:${bank}:learned`;
+    const practiceKey = `deckbuilder:${bank}:practice`;
 
-    const cards = Array.from(list.querySelectorAll(".card"), (el) => ({
-      el,
-      id: el.dataset.id,
-      level: el.dataset.level,
-      categories: el.dataset.categories.split(" "),
-      toggle: el.querySelector(".toggle"),
-      learn: el.querySelector(".learn"),
-      body: el.querySelector(".card-body"),
-      // Indexed before the copy buttons exist, so "copy" does not match every card.
-      text: fold(
-        [".question", ".answer", ".explanation"]
-          .map((selector) => el.querySelector(selector).textContent)
-          .concat(el.dataset.tags)
-          .join("\n"),
-      ),
-    }));
+    const cards = Array.from(list.querySelectorAll(".card"), (el, index) => {
+      const body = el.querySelector(".card-body");
+      const answer = el.querySelector(".answer");
+      const question = el.querySelector(".question");
+      const bodyText = textOf(body, ":scope > section:not(.related)").replace(/\s+/g, " ");
+      const bodyFolded = fold(bodyText);
+      return {
+        el,
+        index,
+        id: el.dataset.id,
+        level: el.dataset.level,
+        levelName: el.querySelector(".badge").textContent,
+        levelClass: el.querySelector(".badge").className,
+        categories: el.dataset.categories.split(" "),
+        toggle: el.querySelector(".toggle"),
+        learn: el.querySelector(".learn"),
+        question,
+        answer,
+        body,
+        snippet: el.querySelector(".snippet"),
+        // Indexed before the copy buttons exist, so "copy" does not match every card.
+        fields: {
+          question: fold(question.textContent),
+          answer: fold(answer ? answer.textContent : ""),
+          tags: fold(el.dataset.tags.replace(/-/g, " ") + " " + el.dataset.tags),
+          body: bodyFolded,
+        },
+        bodyText,
+        // Where the folded text has another length, the snippet maps positions lazily.
+        bodyFolded: bodyFolded.length === bodyText.length ? { folded: bodyFolded, map: null } : null,
+        score: 0,
+      };
+    });
     const byElement = new Map(cards.map((card) => [card.el, card]));
+    const byId = new Map(cards.map((card) => [card.id, card]));
     let learned = loadLearned();
+    let practice = loadPractice();
+    let order = cards.slice(); // the shown cards, best match first
+    let current = null; // the card J/K moved to
+    let view = "read";
 
     function say(message) {
       status.textContent = message;
     }
 
-    function loadLearned() {
+    /* ---- stored state ---- */
+
+    function readJSON(key, fallback) {
       try {
-        const ids = JSON.parse(store.get(learnedKey) || "[]");
-        return new Set(Array.isArray(ids) ? ids.filter((id) => typeof id === "string") : []);
+        const value = JSON.parse(store.get(key) || "null");
+        return value === null ? fallback : value;
       } catch {
-        return new Set();
+        return fallback;
       }
+    }
+
+    function loadLearned() {
+      const ids = readJSON(learnedKey, []);
+      return new Set(Array.isArray(ids) ? ids.filter((id) => typeof id === "string") : []);
     }
 
     /* Ids of questions this build does not have stay stored: a later build may have them. */
@@ -128,6 +199,38 @@
         say("This browser refused to store progress; use Export progress to keep it.");
       }
     }
+
+    function validRecord(record) {
+      return (
+        record &&
+        typeof record === "object" &&
+        typeof record.due === "string" &&
+        !Number.isNaN(Date.parse(record.due)) &&
+        typeof record.stability === "number" &&
+        typeof record.difficulty === "number"
+      );
+    }
+
+    function loadPractice() {
+      const data = readJSON(practiceKey, {});
+      const records = {};
+      if (data && typeof data === "object" && !Array.isArray(data)) {
+        for (const [id, record] of Object.entries(data)) {
+          if (validRecord(record)) records[id] = record;
+        }
+      }
+      return records;
+    }
+
+    function savePractice() {
+      const sorted = {};
+      for (const id of Object.keys(practice).sort()) sorted[id] = practice[id];
+      if (!store.set(practiceKey, JSON.stringify(sorted))) {
+        say("This browser refused to store progress; use Export progress to keep it.");
+      }
+    }
+
+    /* ---- search and filters ---- */
 
     function filters() {
       return {
@@ -138,21 +241,171 @@
       };
     }
 
-    function refresh() {
-      const { level, category, todo: onlyTodo, q } = filters();
-      const terms = fold(q).split(/\s+/).filter(Boolean);
-      let shown = 0;
-      for (const card of cards) {
-        const visible =
-          (!level || card.level === level) &&
-          (!category || card.categories.includes(category)) &&
-          (!onlyTodo || !learned.has(card.id)) &&
-          terms.every((term) => card.text.includes(term));
-        card.el.hidden = !visible;
-        shown += visible ? 1 : 0;
+    function termsOf(q) {
+      return fold(q).split(/\s+/).filter(Boolean);
+    }
+
+    /* 0 when a term is nowhere in the card, else the sum of each term's best field weight. */
+    function scoreOf(card, terms) {
+      let score = 0;
+      for (const term of terms) {
+        let best = 0;
+        for (const field of ["question", "answer", "tags", "body"]) {
+          if (card.fields[field].includes(term)) {
+            best = WEIGHTS[field];
+            break;
+          }
+        }
+        if (!best) return 0;
+        score += best;
       }
-      count.textContent = `Showing ${shown} of ${cards.length}`;
-      empty.hidden = shown > 0;
+      return score || 1;
+    }
+
+    function passes(card, f, skip) {
+      return (
+        (skip === "level" || !f.level || card.level === f.level) &&
+        (skip === "category" || !f.category || card.categories.includes(f.category)) &&
+        (!f.todo || !learned.has(card.id))
+      );
+    }
+
+    function refresh() {
+      const f = filters();
+      const terms = termsOf(f.q);
+      const counts = { category: new Map(), level: new Map() };
+      const next = [];
+      for (const card of cards) {
+        card.score = terms.length ? scoreOf(card, terms) : 1;
+        if (!card.score) continue;
+        if (passes(card, f, "category")) {
+          counts.category.set("", (counts.category.get("") || 0) + 1);
+          for (const id of card.categories) counts.category.set(id, (counts.category.get(id) || 0) + 1);
+        }
+        if (passes(card, f, "level")) {
+          counts.level.set("", (counts.level.get("") || 0) + 1);
+          counts.level.set(card.level, (counts.level.get(card.level) || 0) + 1);
+        }
+        if (passes(card, f)) next.push(card);
+      }
+      if (terms.length) next.sort((a, b) => b.score - a.score || a.index - b.index);
+      const shown = new Set(next);
+      for (const card of cards) card.el.hidden = !shown.has(card);
+      if (next.some((card, i) => order[i] !== card) || next.length !== order.length) {
+        list.prepend(...next.map((card) => card.el)); // hidden cards keep their place after the shown ones
+      }
+      order = next;
+      for (const [name, map] of Object.entries(counts)) {
+        for (const small of form.querySelectorAll(`input[name="${name}"] + span small`)) {
+          small.textContent = String(map.get(small.dataset.count) || 0);
+        }
+      }
+      const active = (f.level ? 1 : 0) + (f.category ? 1 : 0) + (f.todo ? 1 : 0);
+      filtersCount.textContent = active ? `(${active})` : "";
+      count.textContent = `Showing ${next.length} of ${cards.length}`;
+      empty.hidden = next.length > 0;
+      mark(terms);
+      if (view === "practice") showPracticeStart();
+      updateDueBadge();
+    }
+
+    function scopeText(f) {
+      const names = [];
+      if (f.level) names.push(chipName("level", f.level));
+      if (f.category) names.push(chipName("category", f.category));
+      if (f.todo) names.push("not yet learned");
+      return names.length ? ` · ${names.join(" · ")}` : "";
+    }
+
+    function chipName(name, value) {
+      const input = form.querySelector(`input[name="${name}"][value="${CSS.escape(value)}"]`);
+      return input ? input.nextElementSibling.firstChild.textContent.trim() : value;
+    }
+
+    /* Matched words are marked with the CSS Custom Highlight API: no DOM is rewritten. */
+    const highlights = typeof Highlight === "function" && window.CSS && CSS.highlights;
+    const textCache = new WeakMap();
+
+    function textNodes(el) {
+      let nodes = textCache.get(el);
+      if (!nodes) {
+        nodes = [];
+        const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+        while (walker.nextNode()) {
+          const node = walker.currentNode;
+          nodes.push({ node, ...foldMapped(node.data) });
+        }
+        textCache.set(el, nodes);
+      }
+      return nodes;
+    }
+
+    function markIn(el, terms, ranges) {
+      for (const { node, folded, map } of textNodes(el)) {
+        for (const term of terms) {
+          let at = folded.indexOf(term);
+          while (at !== -1) {
+            const range = new Range();
+            range.setStart(node, map ? map[at] : at);
+            range.setEnd(node, (map ? map[at + term.length - 1] : at + term.length - 1) + 1);
+            ranges.push(range);
+            at = folded.indexOf(term, at + term.length);
+          }
+        }
+      }
+    }
+
+    function mark(terms) {
+      const ranges = [];
+      order.forEach((card, i) => {
+        const hiddenOnly =
+          terms.length > 0 &&
+          terms.every((t) => !card.fields.question.includes(t) && !card.fields.tags.includes(t));
+        const inAnswer = terms.some((t) => card.fields.answer.includes(t));
+        const inBody = terms.some((t) => card.fields.body.includes(t));
+        showSnippet(card, hiddenOnly ? terms : [], inAnswer, inBody);
+        if (!highlights || !terms.length || i >= MARKED_CARDS) return;
+        markIn(card.question, terms, ranges);
+        if (card.answer) markIn(card.answer, terms, ranges);
+        if (!card.snippet.hidden) markIn(card.snippet, terms, ranges);
+        if (card.el.classList.contains("open")) markIn(card.body, terms, ranges);
+      });
+      if (highlights) {
+        if (ranges.length) CSS.highlights.set("search", new Highlight(...ranges));
+        else CSS.highlights.delete("search");
+      }
+    }
+
+    /* A match only in what a closed card hides says where it is, in one line. */
+    function showSnippet(card, terms, inAnswer, inBody) {
+      const snippet = card.snippet;
+      if (!terms.length || card.el.classList.contains("open")) {
+        if (!snippet.hidden) {
+          snippet.hidden = true;
+          snippet.textContent = "";
+          textCache.delete(snippet);
+        }
+        return;
+      }
+      let text;
+      if (inBody) {
+        if (card.bodyFolded === null) card.bodyFolded = foldMapped(card.bodyText);
+        const term = terms.find((t) => card.bodyFolded.folded.includes(t));
+        const found = card.bodyFolded.folded.indexOf(term);
+        const at = card.bodyFolded.map ? card.bodyFolded.map[found] : found;
+        const from = Math.max(0, at - 40);
+        text = `${from ? "…" : ""}${card.bodyText.slice(from, at + 80).trim()}…`;
+        text = `In the explanation: ${text}`;
+      } else if (inAnswer) {
+        text = "Matches the short answer";
+      } else {
+        text = "";
+      }
+      if (snippet.textContent !== text) {
+        snippet.textContent = text;
+        textCache.delete(snippet);
+      }
+      snippet.hidden = !text;
     }
 
     function showLearned() {
@@ -175,6 +428,7 @@
       if (category) params.set("category", category);
       if (level) params.set("level", level);
       if (onlyTodo) params.set("todo", "1");
+      if (view === "practice") params.set("mode", "practice");
       const hash = params.toString();
       history.replaceState(null, "", hash ? `#${hash}` : location.pathname + location.search);
     }
@@ -185,26 +439,69 @@
       match.checked = true;
     }
 
-    /* Unknown values (a link from another build) fall back to "all" instead of hiding all. */
+    /*
+     * Unknown values (a link from another build) fall back to "all" instead of hiding all.
+     * A card's own anchor (#q-<id>) opens that card, and clears the filters only if they
+     * hide it.
+     */
     function readHash() {
-      const params = new URLSearchParams(location.hash.slice(1));
+      const hash = location.hash.slice(1);
+      if (hash.startsWith("q-")) {
+        const card = byId.get(decodeURIComponent(hash.slice(2)));
+        if (card) {
+          if (card.el.hidden) {
+            form.reset();
+            refresh();
+          }
+          setView("read", false);
+          setOpen(card, true);
+          current = card;
+          // After the first layout, so the card is rendered and can take the focus.
+          const go = () => {
+            card.el.scrollIntoView({ block: "start" });
+            card.toggle.focus({ preventScroll: true });
+          };
+          go();
+          requestAnimationFrame(() => requestAnimationFrame(go));
+          return;
+        }
+      }
+      const params = new URLSearchParams(hash);
       search.value = params.get("q") || "";
       selectRadio("category", params.get("category") || "");
       selectRadio("level", params.get("level") || "");
       todo.checked = params.get("todo") === "1";
       refresh();
+      setView(params.get("mode") === "practice" ? "practice" : "read", false);
     }
+
+    /* After a search, the best match starts right under the search bar. */
+    function bringResultsUp() {
+      const bar = form.getBoundingClientRect();
+      const top = count.getBoundingClientRect().top;
+      if (top < bar.bottom || top > window.innerHeight / 2) {
+        window.scrollBy(0, top - bar.bottom - 4);
+      }
+    }
+
+    /* ---- cards ---- */
 
     function setOpen(card, open) {
       card.el.classList.toggle("open", open);
       card.toggle.setAttribute("aria-expanded", String(open));
       card.body.hidden = !open;
+      if (open) {
+        if (!card.snippet.hidden) showSnippet(card, [], false, false);
+        requestAnimationFrame(() => fit(card.el));
+        const terms = termsOf(search.value);
+        if (terms.length) mark(terms);
+      }
     }
 
     /* A card that the "not yet learned" filter just hid must not take the focus with it. */
     function keepFocus(card) {
       if (!card.el.hidden) return;
-      const next = cards.slice(cards.indexOf(card) + 1).find((other) => !other.el.hidden);
+      const next = order.find((other) => other.index > card.index) || order[0];
       (next ? next.toggle : search).focus();
     }
 
@@ -216,6 +513,81 @@
       refresh();
       keepFocus(card);
     }
+
+    function cardOf(element) {
+      const el = element && element.closest && element.closest(".card");
+      return el ? byElement.get(el) : null;
+    }
+
+    function focusedCard() {
+      const card = cardOf(document.activeElement) || current;
+      return card && !card.el.hidden ? card : null;
+    }
+
+    function step(delta) {
+      if (!order.length) return;
+      const at = order.indexOf(focusedCard());
+      const next =
+        at === -1 ? order[delta > 0 ? 0 : order.length - 1] : order[at + delta] || order[at];
+      current = next;
+      next.toggle.focus({ preventScroll: true });
+      next.el.scrollIntoView({ block: "nearest" });
+      const bar = form.getBoundingClientRect();
+      const top = next.el.getBoundingClientRect().top;
+      if (top < bar.bottom) window.scrollBy(0, top - bar.bottom - 8);
+    }
+
+    /*
+     * Phones: a formula that is still wider than its line is scaled down (to 60% at least),
+     * then scrolls in its own box; any box that scrolls can take the focus, so a keyboard
+     * can scroll it too.
+     */
+    function fit(scope) {
+      for (const span of scope.querySelectorAll(".math-inline")) {
+        span.style.fontSize = "";
+        span.classList.remove("too-wide");
+        const line = span.parentElement.closest("p, li, h2, h3, div, td, th");
+        if (!line) continue;
+        const room = line.clientWidth;
+        const width = span.getBoundingClientRect().width;
+        if (room > 0 && width > room) {
+          // Spacing does not scale quite like the glyphs: shrink until it fits.
+          let scale = Math.floor((room / width) * 100) / 100;
+          while (scale >= 0.6) {
+            span.style.fontSize = `${scale}em`;
+            if (span.getBoundingClientRect().width <= room) break;
+            scale -= 0.03;
+          }
+          if (scale < 0.6) {
+            span.style.fontSize = "";
+            span.classList.add("too-wide");
+          }
+        }
+      }
+      const boxes = ".math-display, .table-scroll, pre, .too-wide, .card-body p, .card-body ul, .card-body ol, .answer p";
+      for (const box of scope.querySelectorAll(boxes)) {
+        const scrolls = box.scrollWidth > box.clientWidth + 1;
+        if (scrolls) box.setAttribute("tabindex", "0");
+        else box.removeAttribute("tabindex");
+        if (scrolls && !box.hasAttribute("aria-label")) {
+          box.setAttribute("role", "region");
+          box.setAttribute("aria-label", box.matches("pre") ? "Code, scrolls sideways" : "Scrolls sideways");
+        }
+      }
+    }
+
+    const seen = new IntersectionObserver(
+      (entries) => {
+        for (const entry of entries) {
+          if (entry.isIntersecting) {
+            fit(entry.target.querySelector(".card-head"));
+            const answer = entry.target.querySelector(".answer");
+            if (answer) fit(answer);
+          }
+        }
+      },
+      { rootMargin: "200px" },
+    );
 
     async function copyCode(button) {
       const code = button.parentElement.querySelector("pre").textContent;
@@ -230,18 +602,266 @@
       }, 2000);
     }
 
+    /* ---- practice ---- */
+
+    const scheduler =
+      window.FSRS && FSRS.fsrs(FSRS.generatorParameters({ enable_fuzz: false, enable_short_term: true }));
+    const practiceView = document.getElementById("practice");
+    const practiceCard = document.getElementById("practice-card");
+    const practiceStart = document.getElementById("practice-start-view");
+    const practiceSummary = document.getElementById("practice-summary");
+    const practiceAnswer = document.getElementById("practice-answer");
+    const practiceBody = document.getElementById("practice-body");
+    const practiceMore = document.getElementById("practice-more");
+    const reveal = document.getElementById("reveal");
+    const dueBadge = document.getElementById("due-badge");
+    const newPerRound = Number(
+      (document.querySelector(".practice-help").textContent.match(/up to (\d+)/) || [0, 20])[1],
+    );
+    let round = null;
+
+    function now() {
+      return new Date(Date.now());
+    }
+
+    function endOfToday() {
+      const end = now();
+      end.setHours(23, 59, 59, 999);
+      return end;
+    }
+
+    function toCard(record) {
+      return {
+        ...record,
+        due: new Date(record.due),
+        last_review: record.last_review ? new Date(record.last_review) : undefined,
+      };
+    }
+
+    function toRecord(card) {
+      return {
+        due: card.due.toISOString(),
+        stability: card.stability,
+        difficulty: card.difficulty,
+        elapsed_days: card.elapsed_days,
+        scheduled_days: card.scheduled_days,
+        learning_steps: card.learning_steps,
+        reps: card.reps,
+        lapses: card.lapses,
+        state: card.state,
+        last_review: card.last_review ? new Date(card.last_review).toISOString() : null,
+      };
+    }
+
+    /* The practice scope: what the reading view shows (filters and search). */
+    function scope() {
+      return order.slice().sort((a, b) => a.index - b.index);
+    }
+
+    function isDue(card, until) {
+      const record = practice[card.id];
+      return Boolean(record) && Date.parse(record.due) <= until.getTime();
+    }
+
+    function showPracticeStart() {
+      if (round) return;
+      const until = endOfToday();
+      const levels = new Map();
+      const total = { due: 0, new: 0 };
+      for (const card of scope()) {
+        const row = levels.get(card.level) || { due: 0, new: 0 };
+        if (!practice[card.id]) row.new += 1;
+        else if (isDue(card, until)) row.due += 1;
+        levels.set(card.level, row);
+      }
+      for (const tr of document.querySelectorAll("#practice-counts tr[data-level]")) {
+        const level = tr.dataset.level;
+        const row = level ? levels.get(level) || { due: 0, new: 0 } : null;
+        if (row) {
+          total.due += row.due;
+          total.new += row.new;
+        }
+        const shown = row || total;
+        tr.querySelector(".due").textContent = String(shown.due);
+        tr.querySelector(".new").textContent = String(shown.new);
+      }
+      const f = filters();
+      const what = scopeText(f).replace(/^ · /, "") || "all questions";
+      document.getElementById("practice-scope").textContent =
+        `Practise ${what}${f.q ? ` matching “${f.q}”` : ""}: ${total.due} due today, ${total.new} new.`;
+      document.getElementById("practice-begin").disabled = total.due + total.new === 0;
+      practiceStart.hidden = false;
+      practiceCard.hidden = true;
+      practiceSummary.hidden = true;
+    }
+
+    function updateDueBadge() {
+      const until = endOfToday();
+      const due = cards.filter((card) => isDue(card, until)).length;
+      dueBadge.textContent = due ? String(due) : "";
+      dueBadge.title = due ? `${due} due today` : "";
+    }
+
+    function beginRound() {
+      if (!scheduler) {
+        say("The scheduler did not load; practice needs the page's scripts.");
+        return;
+      }
+      const until = endOfToday();
+      const inScope = scope();
+      const due = inScope
+        .filter((card) => isDue(card, until))
+        .sort((a, b) => Date.parse(practice[a.id].due) - Date.parse(practice[b.id].due));
+      const fresh = inScope.filter((card) => !practice[card.id]).slice(0, newPerRound);
+      round = { queue: [...due, ...fresh], reviewed: new Set(), again: 0, done: 0 };
+      practiceStart.hidden = true;
+      practiceSummary.hidden = true;
+      showNext();
+    }
+
+    function interval(from, to) {
+      const minutes = Math.round((to - from) / 60000);
+      if (minutes < 60) return `${Math.max(minutes, 1)} min`;
+      const hours = Math.round(minutes / 60);
+      if (hours < 24) return `${hours} h`;
+      const days = Math.round(minutes / 1440);
+      if (days < 31) return `${days} d`;
+      const months = Math.round(days / 30.4);
+      return months < 12 ? `${months} mo` : `${(days / 365).toFixed(1)} y`;
+    }
+
+    function cloneInto(target, source) {
+      target.replaceChildren(...Array.from(source.childNodes, (node) => node.cloneNode(true)));
+      for (const el of target.querySelectorAll("[id]")) el.removeAttribute("id");
+      for (const el of target.querySelectorAll(".copy")) el.remove();
+    }
+
+    function showNext() {
+      if (!round.queue.length) {
+        finishRound();
+        return;
+      }
+      const card = round.queue[0];
+      round.card = card;
+      practiceCard.hidden = false;
+      practiceAnswer.hidden = true;
+      practiceBody.hidden = true;
+      practiceMore.setAttribute("aria-expanded", "false");
+      practiceMore.textContent = "Show explanation";
+      reveal.hidden = false;
+      document.getElementById("practice-position").textContent =
+        `${round.done + 1} of ${round.done + round.queue.length}`;
+      const badge = document.getElementById("practice-level");
+      badge.className = card.levelClass;
+      badge.textContent = card.levelName;
+      cloneInto(document.getElementById("practice-question"), card.toggle);
+      practiceCard.dataset.id = card.id;
+      reveal.focus({ preventScroll: true });
+      practiceView.scrollIntoView({ block: "start" });
+    }
+
+    function revealAnswer() {
+      if (!round || !round.card || !practiceAnswer.hidden) return;
+      const card = round.card;
+      cloneInto(document.getElementById("practice-answer-text"), card.answer);
+      cloneInto(practiceBody, card.body);
+      const at = now();
+      const record = practice[card.id];
+      const outcomes = scheduler.repeat(record ? toCard(record) : FSRS.createEmptyCard(at), at);
+      for (const button of practiceAnswer.querySelectorAll(".grade")) {
+        const next = outcomes[Number(button.dataset.grade)].card;
+        button.querySelector("small").textContent = interval(at, next.due);
+      }
+      reveal.hidden = true;
+      practiceAnswer.hidden = false;
+      fit(practiceAnswer);
+      practiceAnswer.querySelector(".grade.good").focus({ preventScroll: true });
+    }
+
+    function toggleMore() {
+      const open = practiceBody.hidden;
+      practiceBody.hidden = !open;
+      practiceMore.setAttribute("aria-expanded", String(open));
+      practiceMore.textContent = open ? "Hide explanation" : "Show explanation";
+      if (open) fit(practiceBody);
+    }
+
+    function grade(value) {
+      if (!round || !round.card || practiceAnswer.hidden) return;
+      const card = round.card;
+      const at = now();
+      const record = practice[card.id];
+      const result = scheduler.next(record ? toCard(record) : FSRS.createEmptyCard(at), at, value);
+      practice[card.id] = toRecord(result.card);
+      savePractice();
+      round.queue.shift();
+      round.reviewed.add(card.id);
+      round.done += 1;
+      if (value === 1) round.again += 1;
+      if (result.card.due.getTime() <= endOfToday().getTime()) round.queue.push(card);
+      say(`${GRADES[value]}: next in ${interval(at, result.card.due)}.`);
+      updateDueBadge();
+      showNext();
+    }
+
+    function finishRound() {
+      const reviewed = round.reviewed.size;
+      const again = round.again;
+      round = null;
+      const dues = scope()
+        .map((card) => practice[card.id] && Date.parse(practice[card.id].due))
+        .filter(Boolean);
+      const next = dues.length ? new Date(Math.min(...dues)) : null;
+      const when = next
+        ? next.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" })
+        : "nothing scheduled";
+      document.getElementById("practice-summary-text").textContent =
+        `Reviewed ${reviewed} question(s), Again ${again} time(s). Next due: ${when}.`;
+      practiceCard.hidden = true;
+      practiceStart.hidden = true;
+      practiceSummary.hidden = false;
+      document.getElementById("practice-again").focus({ preventScroll: true });
+      say("");
+    }
+
+    function setView(next, write = true) {
+      view = next;
+      const practising = next === "practice";
+      document.getElementById("mode-read").setAttribute("aria-pressed", String(!practising));
+      document.getElementById("mode-practice").setAttribute("aria-pressed", String(practising));
+      root.classList.toggle("practising", practising);
+      practiceView.hidden = !practising;
+      list.hidden = practising;
+      if (practising) showPracticeStart();
+      else round = null;
+      if (write) writeHash();
+    }
+
+    /* ---- export and import ---- */
+
     function exportProgress() {
-      const data = { format: PROGRESS_FORMAT, version: 1, bank, learned: [...learned].sort() };
+      const data = {
+        format: PROGRESS_FORMAT,
+        version: PROGRESS_VERSION,
+        bank,
+        learned: [...learned].sort(),
+        practice: JSON.parse(store.get(practiceKey) || "{}"),
+      };
+      if (!store.persistent) data.practice = practice;
       const blob = new Blob([`${JSON.stringify(data, null, 2)}\n`], { type: "application/json" });
       const link = document.createElement("a");
       link.href = URL.createObjectURL(blob);
       link.download = `${bank}-progress.json`;
       link.click();
       setTimeout(() => URL.revokeObjectURL(link.href), 0);
-      say(`Exported ${learned.size} learned question(s) to ${link.download}.`);
+      const scheduled = Object.keys(data.practice).length;
+      say(`Exported ${learned.size} learned and ${scheduled} practised question(s) to ${link.download}.`);
     }
 
-    /* Import adds to what is learned here: loading an old file never loses newer progress. */
+    /*
+     * Import adds to what is here: learned marks are merged, and for a practised question the
+     * more recent review wins, so loading an old file never loses newer progress.
+     */
     async function importProgress(file) {
       let data;
       try {
@@ -261,11 +881,29 @@
       const ids = data.learned.filter((id) => typeof id === "string");
       const before = learned.size;
       ids.forEach((id) => learned.add(id));
+      let practised = 0;
+      const incoming = data.practice && typeof data.practice === "object" ? data.practice : {};
+      for (const [id, record] of Object.entries(incoming)) {
+        if (!validRecord(record)) continue;
+        const mine = practice[id];
+        const newer =
+          !mine || Date.parse(record.last_review || 0) > Date.parse(mine.last_review || 0);
+        if (newer) {
+          practice[id] = record;
+          practised += 1;
+        }
+      }
       saveLearned();
+      savePractice();
       showLearned();
       refresh();
-      say(`Imported ${ids.length} learned question(s), ${learned.size - before} new.`);
+      say(
+        `Imported ${ids.length} learned question(s), ${learned.size - before} new` +
+          (practised ? `; practice history of ${practised} question(s).` : "."),
+      );
     }
+
+    /* ---- wiring ---- */
 
     for (const block of list.querySelectorAll(".card-body .highlight")) {
       const button = document.createElement("button");
@@ -276,11 +914,23 @@
       block.prepend(button);
     }
     cards.forEach((card) => setOpen(card, false));
+    cards.forEach((card) => seen.observe(card.el));
     applyTheme();
+    applyAnswers();
     showLearned();
     readHash();
     if (!store.persistent) {
       say("This browser does not let the page keep progress; use Export progress to save it.");
+    }
+
+    function setFilters(open) {
+      filtersPanel.hidden = !open;
+      filtersButton.setAttribute("aria-expanded", String(open));
+      root.classList.toggle("sheet-open", open);
+      if (open) {
+        const checked = filtersPanel.querySelector("input:checked") || filtersPanel.querySelector("input");
+        checked.focus();
+      }
     }
 
     form.addEventListener("submit", (event) => event.preventDefault());
@@ -288,6 +938,7 @@
       if (event.target === importFile) return;
       refresh();
       writeHash();
+      if (event.target === search) bringResultsUp();
     });
     search.addEventListener("keydown", (event) => {
       if (event.key === "Escape" && search.value) {
@@ -295,24 +946,76 @@
         search.value = "";
         refresh();
         writeHash();
+      } else if (event.key === "Enter" && order.length) {
+        event.preventDefault();
+        current = order[0];
+        order[0].toggle.focus();
+      }
+    });
+    filtersButton.addEventListener("click", () => setFilters(filtersPanel.hidden));
+    document.getElementById("filters-done").addEventListener("click", () => {
+      setFilters(false);
+      filtersButton.focus();
+    });
+    filtersPanel.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") {
+        event.preventDefault();
+        setFilters(false);
+        filtersButton.focus();
       }
     });
     window.addEventListener("hashchange", readHash);
     document.addEventListener("keydown", (event) => {
+      if (event.ctrlKey || event.metaKey || event.altKey) return;
+      if (keysDialog.open) return;
       const typing = event.target.closest("input, textarea, select, [contenteditable]");
-      if (event.key === "/" && !typing && !event.ctrlKey && !event.metaKey && !event.altKey) {
+      if (typing) return;
+      const key = event.key;
+      if (key === "/") {
         event.preventDefault();
         search.focus();
         search.select();
+      } else if (key === "?") {
+        event.preventDefault();
+        keysDialog.showModal();
+      } else if (key === "p" || key === "P") {
+        setView(view === "practice" ? "read" : "practice");
+      } else if (view === "practice") {
+        if (key === " " && round && practiceAnswer.hidden && !event.target.closest("button:not(#reveal)")) {
+          event.preventDefault();
+          revealAnswer();
+        } else if (/^[1-4]$/.test(key) && round && !practiceAnswer.hidden) {
+          event.preventDefault();
+          grade(Number(key));
+        } else if ((key === "e" || key === "E") && round && !practiceAnswer.hidden) {
+          toggleMore();
+        }
+      } else if (key === "j" || key === "J") {
+        event.preventDefault();
+        step(1);
+      } else if (key === "k" || key === "K") {
+        event.preventDefault();
+        step(-1);
+      } else if (key === "o" || key === "O") {
+        const card = focusedCard();
+        if (card) setOpen(card, !card.el.classList.contains("open"));
+      } else if (key === "l" || key === "L") {
+        const card = focusedCard();
+        if (card) toggleLearned(card);
       }
     });
     list.addEventListener("click", (event) => {
       const button = event.target.closest("button");
       if (!button) return;
       const card = byElement.get(button.closest(".card"));
+      current = card;
       if (button.classList.contains("toggle")) setOpen(card, !card.el.classList.contains("open"));
       else if (button.classList.contains("learn")) toggleLearned(card);
       else if (button.classList.contains("copy")) copyCode(button);
+    });
+    list.addEventListener("focusin", (event) => {
+      const card = cardOf(event.target);
+      if (card) current = card;
     });
     document.getElementById("clear").addEventListener("click", () => {
       form.reset();
@@ -326,6 +1029,27 @@
       else store.set(THEME_KEY, next);
       applyTheme();
     });
+    document.getElementById("answers").addEventListener("click", () => {
+      if (store.get(ANSWERS_KEY) === "shown") store.remove(ANSWERS_KEY);
+      else store.set(ANSWERS_KEY, "shown");
+      applyAnswers();
+    });
+    document.getElementById("keys").addEventListener("click", () => keysDialog.showModal());
+    document.getElementById("keys-close").addEventListener("click", () => keysDialog.close());
+    document.getElementById("mode-read").addEventListener("click", () => setView("read"));
+    document.getElementById("mode-practice").addEventListener("click", () => setView("practice"));
+    document.getElementById("practice-begin").addEventListener("click", beginRound);
+    document.getElementById("practice-again").addEventListener("click", () => {
+      showPracticeStart();
+      document.getElementById("practice-begin").focus();
+    });
+    document.getElementById("practice-stop").addEventListener("click", () => setView("read"));
+    reveal.addEventListener("click", revealAnswer);
+    practiceMore.addEventListener("click", toggleMore);
+    practiceAnswer.addEventListener("click", (event) => {
+      const button = event.target.closest(".grade");
+      if (button) grade(Number(button.dataset.grade));
+    });
     document.getElementById("export").addEventListener("click", exportProgress);
     document.getElementById("import").addEventListener("click", () => importFile.click());
     importFile.addEventListener("change", () => {
@@ -333,11 +1057,21 @@
       importFile.value = "";
       if (file) importProgress(file);
     });
-    /* Another tab of the same page marked something: show it here too. */
+    let resized = 0;
+    window.addEventListener("resize", () => {
+      cancelAnimationFrame(resized);
+      resized = requestAnimationFrame(() => {
+        for (const card of order.slice(0, 40)) fit(card.el);
+      });
+    });
+    /* Another tab of the same page marked or practised something: show it here too. */
     window.addEventListener("storage", (event) => {
       if (event.key === learnedKey) {
         learned = loadLearned();
         showLearned();
+        refresh();
+      } else if (event.key === practiceKey) {
+        practice = loadPractice();
         refresh();
       }
     });

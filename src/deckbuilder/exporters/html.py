@@ -2,11 +2,12 @@
 
 The page has to work from a USB stick or an e-mail attachment, so everything it needs is
 inside the file: the stylesheet (``styles/html.css`` plus the generated code colours), the
-script (``assets/html.js``), images as ``data:`` URIs and math as MathML, which current
-browsers draw natively. The questions are placed as ready HTML cards, so the page is readable
+script (``assets/html.js``) and the practice mode's scheduler (the vendored ``ts-fsrs``
+browser build, ``assets/vendor/ts-fsrs/``), images as ``data:`` URIs and math as MathML,
+which current browsers draw natively. The questions are placed as ready HTML cards, so the page is readable
 (fully expanded) even with scripts off, and prints without any script.
 
-A Content-Security-Policy admits only this build's stylesheet and script by their hashes and
+A Content-Security-Policy admits only this build's stylesheet and scripts by their hashes and
 allows no fetch at all: even if something slipped past the sanitiser, no injected script runs
 and the page cannot reach the network.
 """
@@ -58,6 +59,23 @@ MATHML_ATTRIBUTES = frozenset(
 )  # fmt: skip
 
 _CHARACTER_REFERENCE = re.compile(r"&#x([0-9A-Fa-f]+);")
+
+#: The vendored scheduler: ts-fsrs's browser (UMD) build, refreshed by
+#: ``scripts/vendor-ts-fsrs.sh``; its licence and pinned version sit beside it.
+SCHEDULER = "vendor/ts-fsrs/ts-fsrs.umd.js"
+#: A practice round shows every question due today, then at most this many new ones.
+NEW_PER_ROUND = 20
+
+#: Inline math and the punctuation right after it (or an opening bracket right before it)
+#: go into one unbreakable span, so a line never starts with the comma after a formula.
+_INLINE_MATH = re.compile(
+    r"""([(\[\u201c\u2018"']?)(<math\b[^>]*display="inline"[^>]*>.*?</math>)"""
+    r"""([.,;:!?)\]\u201d\u2019"'\u2026]*)""",
+    re.S,
+)
+#: A header cell with nothing in it names nothing for a screen reader: it is a data cell.
+_EMPTY_HEADER = re.compile(r"<th( [^>]*)?>\s*</th>")
+_SOURCE_MAP = re.compile(r"^//# sourceMappingURL=.*$", re.M)
 
 
 @dataclass(frozen=True)
@@ -112,6 +130,7 @@ def render_page(rendered: RenderedBank, context: BuildContext) -> str:
         bank = replace(bank, homepage=None)  # validate warns; never a live link
     css = inline_text(style_text("html.css", context.styles_dir) + code_stylesheet())
     script = asset_text("html.js")
+    scheduler = scheduler_script()
     levels = Counter(q.source.level for q in rendered.questions)
     categories = Counter(c for q in rendered.questions for c in q.source.categories)
     built = datetime.fromtimestamp(context.source_date_epoch, tz=timezone.utc)
@@ -125,7 +144,9 @@ def render_page(rendered: RenderedBank, context: BuildContext) -> str:
             categories=[(c, categories[c.id]) for c in bank.categories if categories[c.id]],
             css=Markup(css),
             script=Markup(script),
-            content_security_policy=content_security_policy(css, script),
+            scheduler=Markup(scheduler),
+            new_per_round=NEW_PER_ROUND,
+            content_security_policy=content_security_policy(css, script, scheduler),
             built=built.date().isoformat(),
             version=__version__,
         )
@@ -142,14 +163,14 @@ def card(question: RenderedQuestion, bank: Bank, linked: dict[str, RenderedQuest
     source = question.source
 
     def finish(fragment: str) -> Markup:
-        return Markup(embed_media(replace_math(fragment, mathml), images))
+        return Markup(page_fragment(embed_media(replace_math(fragment, mathml), images)))
 
     def link(question_id: str) -> PageLink:
         target = linked[question_id]
         return PageLink(
             question_id,
             target.source.number,
-            Markup(replace_math(resanitised(target).question_html, mathml)),
+            Markup(page_fragment(replace_math(resanitised(target).question_html, mathml))),
         )
 
     related = tuple(link(i) for i in source.related if i in linked)
@@ -191,9 +212,35 @@ def mathml(kind: str, tex: str) -> str:
             del element.attrib[attribute]
         element.text = element.text and _decode_references(element.text)
         element.tail = element.tail and _decode_references(element.tail)
+    # The HTML parser puts <math> in the MathML namespace by itself: xmlns on each of the
+    # bank's ~3,000 formulas would only add 130 KB to the page.
+    root.attrib.pop("xmlns", None)
     markup = ElementTree.tostring(root, encoding="unicode")
     # A wide display formula scrolls inside its own box instead of widening a phone's page.
     return f'<div class="math-display">{markup}</div>' if kind == "display" else markup
+
+
+def page_fragment(fragment: str) -> str:
+    """Finish a fragment's layout for screens of any width.
+
+    Inline math is glued to the punctuation around it (``<span class="math-inline">``; the
+    page's script scales a formula that is still wider than a phone). Tables scroll inside
+    their own box (``<div class="table-scroll">``), and an empty header cell becomes a data
+    cell.
+    """
+    fragment = _INLINE_MATH.sub(
+        lambda m: f'<span class="math-inline">{m.group(1)}{m.group(2)}{m.group(3)}</span>',
+        fragment,
+    )
+    fragment = _EMPTY_HEADER.sub(lambda m: f"<td{m.group(1) or ''}></td>", fragment)
+    return fragment.replace("<table", '<div class="table-scroll"><table').replace(
+        "</table>", "</table></div>"
+    )
+
+
+def scheduler_script() -> str:
+    """The vendored ts-fsrs browser build, without its source-map comment (nothing to fetch)."""
+    return _SOURCE_MAP.sub("", asset_text(SCHEDULER)).rstrip() + "\n"
 
 
 def _decode_references(text: str) -> str:
@@ -232,12 +279,12 @@ def inline_text(css: str) -> str:
     return css.replace("</", "<\\/")
 
 
-def content_security_policy(css: str, script: str) -> str:
-    """Only this page's own style and script; no fetch of any kind; images only inline."""
+def content_security_policy(css: str, *scripts: str) -> str:
+    """Only this page's own style and scripts; no fetch of any kind; images only inline."""
     return "; ".join(
         [
             "default-src 'none'",
-            f"script-src '{_sha256(script)}'",
+            "script-src " + " ".join(f"'{_sha256(script)}'" for script in scripts),
             f"style-src '{_sha256(css)}'",
             "img-src data:",
             "base-uri 'none'",
