@@ -32,6 +32,24 @@ def _usable_path(ctx: click.Context, param: click.Parameter, value: Path) -> Pat
     return value
 
 
+#: Shared by ``build`` and ``watch``.
+output_option = click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    callback=_usable_path,
+    default=Path("dist"),
+    show_default=True,
+    help="Output folder.",
+)
+styles_option = click.option(
+    "--styles",
+    "styles_dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Folder whose stylesheets replace the packaged ones, file by file.",
+)
+
+
 bank_option = click.option(
     "--bank",
     "bank_dir",
@@ -113,15 +131,7 @@ def validate(bank_dir: Path, strict: bool, output_format: str) -> None:
 @click.option(
     "--tag", "tags", multiple=True, metavar="TAG", help="Only questions with this tag (repeatable)."
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(file_okay=False, path_type=Path),
-    callback=_usable_path,
-    default=Path("dist"),
-    show_default=True,
-    help="Output folder.",
-)
+@output_option
 @click.option(
     "--paper",
     type=click.Choice(["a4", "letter"]),
@@ -139,12 +149,7 @@ def validate(bank_dir: Path, strict: bool, output_format: str) -> None:
 )
 @click.option("--force", is_flag=True, help="Rebuild formats whose inputs did not change.")
 @jobs_option("Exporters run in parallel processes.")
-@click.option(
-    "--styles",
-    "styles_dir",
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
-    help="Folder whose stylesheets replace the packaged ones, file by file.",
-)
+@styles_option
 def build(
     bank_dir: Path,
     strict: bool,
@@ -228,20 +233,8 @@ def build(
     metavar="FORMAT",
     help="Artifact to rebuild on every save (repeatable).",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("dist"),
-    show_default=True,
-    help="Output folder.",
-)
-@click.option(
-    "--styles",
-    "styles_dir",
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
-    help="Folder whose stylesheets replace the packaged ones (watched too).",
-)
+@output_option
+@styles_option
 @click.option(
     "--serve",
     is_flag=True,
