@@ -17,11 +17,11 @@ times each, and prints medians (wall and CPU seconds) and ratios to the floors:
 - ``pdf export`` / ``weasyprint floor`` and ``anki export`` / ``genanki floor``: the two
   heavy exporters next to their libraries alone on the same content (see pdf_bench.py and
   anki_bench.py, which this reuses);
-- ``check-code`` / ``  --no-sandbox`` (real bank only): every code check, each in its own
-  bubblewrap sandbox and fresh interpreter, next to the same interpreters without the sandbox.
-  The ratio is sandbox over no sandbox. Inside the sandbox a check is reaped by bwrap's own
-  init, which is not waited for, so the CPU column of the sandboxed run misses the checks'
-  CPU: compare wall seconds.
+- ``check-code`` / ``  --no-sandbox`` (real bank only): every code check, forked in bubblewrap
+  by a check server that imported PyTorch and friends once, next to one fresh interpreter per
+  check without the sandbox. The ratio is sandbox over no sandbox. The sandbox's processes are
+  reaped by bwrap's own init, which is not waited for, so the CPU column of the sandboxed run
+  misses the checks' CPU: compare wall seconds.
 
 Fresh processes are timed with their children (``resource.RUSAGE_CHILDREN``), so parallel
 exporters count in the CPU column.

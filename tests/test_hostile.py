@@ -310,8 +310,9 @@ def test_a_poisoned_content_cache_reaches_no_artifact(
     for field in _apkg_fields(out / "test-bank.apkg", tmp_path):
         _assert_inert(field)
     page = (out / "test-bank.html").read_text("utf-8")
-    body = page[page.index("<main") :]
+    body = page[page.index("<main") : page.rindex("</main>")]  # the page's own scripts follow
     _assert_inert(body)
+    assert page.count("<script") == 2  # the page's script and the scheduler; nothing injected
     assert "hidden" in body  # the text stays, as text
 
 

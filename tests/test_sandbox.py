@@ -215,6 +215,43 @@ def test_no_process_of_a_check_outlives_it(tmp_path: Path, scratch: Path) -> Non
     assert_clean(result, scratch)
 
 
+def test_nothing_a_check_leaves_reaches_the_next_one(tmp_path: Path, scratch: Path) -> None:
+    """Checks share a sandbox's server (PyTorch is imported once, not once per check), and
+    nothing else: files, locked folders, shared memory and daemons are gone before the next."""
+    marker = f"deckbuilder-leftover-{uuid.uuid4().hex}"
+    leave = f"""
+        import os, subprocess, sys
+        for path in ("/tmp/left-behind", "/dev/shm/left-behind", "left-behind"):
+            with open(path, "w") as file:
+                file.write("secret")
+        os.mkdir("/tmp/locked")
+        with open("/tmp/locked/inside", "w") as file:
+            file.write("secret")
+        os.chmod("/tmp/locked", 0)
+        os.mkfifo("/tmp/fifo")
+        subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", {marker!r}],
+                         start_new_session=True)
+        print("left", os.getpid(), flush=True)
+    """
+    find = """
+        import os
+        print("found", os.getpid(), os.listdir("/tmp"), os.listdir("/dev/shm"), os.listdir("."))
+        assert os.getpid() > 3  # an earlier check ran in this sandbox: its server is shared
+        assert os.listdir("/tmp") == ["check"] and os.listdir("/dev/shm") == []
+        assert sorted(os.listdir(".")) == ["check.py", "solution.py"]
+        mine = {1, os.getppid(), os.getpid()}
+        others = [p for p in os.listdir("/proc") if p.isdigit() and int(p) not in mine]
+        assert not others, others
+        raise SystemExit(1)  # fail on purpose, to show this output
+    """
+    bank = write_bank(tmp_path / "bank", {"a-leave": leave, "b-find": find})
+    result = check_code(bank, scratch, "--timeout", "60", "--jobs", "1")
+    assert "1 passed, 1 failed" in result.stdout, result.stdout + result.stderr
+    assert "found" in result.stderr and "AssertionError" not in result.stderr, result.stderr
+    assert _processes_with(marker) == []
+    assert_clean(result, scratch)
+
+
 def test_a_check_cannot_take_more_memory_than_allowed(tmp_path: Path, scratch: Path) -> None:
     check = """
         block = bytearray(8 * 2**30)  # 8 GiB, far beyond --memory

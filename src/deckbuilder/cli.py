@@ -391,7 +391,7 @@ def check_code(
     memory_mib: int,
     no_sandbox: bool,
 ) -> None:
-    """Run every code answer with its hidden check, each in a sandbox of its own."""
+    """Run every code answer with its hidden check, in a sandbox (bubblewrap)."""
     from deckbuilder.codecheck import Limits, SandboxUnavailable, run_checks, runnable_questions
 
     bank = _load(bank_dir)

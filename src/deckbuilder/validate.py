@@ -836,6 +836,13 @@ _LIMITS_BASE = re.compile(
     r"|\\(operatorname|mathop)\s*\{[^{}]*\})\s*$"
 )
 _LIMITS = re.compile(r"\\(no)?limits(?![A-Za-z])")
+#: MathML elements with a fixed number of children (MathML Core, "Script and limit schemata",
+#: "Fractions", "Radicals"); latex2mathml can emit them short (``\max\limits`` with no limits
+#: gives an empty <munderover>) and ziamath asserts on the count.
+_MATHML_ARITY = {
+    "mfrac": 2, "mroot": 2, "msub": 2, "msup": 2, "msubsup": 3,
+    "munder": 2, "mover": 2, "munderover": 3,
+}  # fmt: skip
 _TAG = re.compile(r"\\tag\b")
 
 
@@ -858,6 +865,16 @@ def _undrawable(tex: str, mathml: str) -> Iterator[tuple[str, str]]:
         tree = ElementTree.fromstring(mathml)
     except ElementTree.ParseError:
         return  # reported by _pdf_renderer_reads where it matters
+    for element in tree.iter():
+        tag = element.tag.rsplit("}", 1)[-1]
+        if tag in _MATHML_ARITY and len(element) != _MATHML_ARITY[tag]:
+            yield (
+                "math-unsupported",
+                f"leaves a script, limit, fraction or root without its parts (<{tag}> with"
+                f" {len(element)} of {_MATHML_ARITY[tag]} children), which the PDF renderer"
+                " cannot draw; check every \\limits, ^, _, \\frac and \\sqrt has its arguments",
+            )
+            break
     for element in tree.iter():
         tag = element.tag.rsplit("}", 1)[-1]
         if tag == "mtext" and not element.text and not len(element):
