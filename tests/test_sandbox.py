@@ -13,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 import uuid
@@ -21,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import VALID_BANK
+from conftest import ROOT, VALID_BANK
 
 SECRET = "DECKBUILDER_TEST_SECRET"
 
@@ -331,6 +332,32 @@ def test_a_check_sabotaging_its_folder_fails_cleanly(tmp_path: Path, scratch: Pa
     result = check_code(bank, scratch, "--timeout", "10")
     assert "2 passed, 1 failed" in result.stdout, result.stdout + result.stderr
     assert "check of 'block-on-fifo' failed: timed out after 10 s" in result.stderr
+    assert_clean(result, scratch)
+
+
+def test_a_virtual_environment_reached_through_a_symlink_runs_checks(
+    tmp_path: Path, scratch: Path
+) -> None:
+    """A worktree often shares another checkout's .venv through a symlink; the sandbox must show
+    the environment where Python was started from. (Outside /tmp: the sandbox has its own.)"""
+    (ROOT / "build").mkdir(exist_ok=True)  # git-ignored
+    link_folder = Path(tempfile.mkdtemp(prefix=".test-venv-link-", dir=ROOT / "build"))
+    try:
+        (link_folder / "venv").symlink_to(Path(sys.prefix).resolve())
+        python = link_folder / "venv" / "bin" / Path(sys.executable).name
+        bank = write_bank(tmp_path / "bank", {"linked": "import sys; print(sys.prefix)\n"})
+        result = subprocess.run(
+            [str(python), "-m", "deckbuilder", "check-code", "--bank", str(bank)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "TMPDIR": str(scratch)},
+            timeout=600,
+            check=False,
+        )
+    finally:
+        shutil.rmtree(link_folder)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed, 0 failed" in result.stdout
     assert_clean(result, scratch)
 
 

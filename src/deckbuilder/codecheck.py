@@ -412,10 +412,10 @@ def _bwrap_arguments() -> list[str]:
         elif os.path.isdir(top):
             arguments += ["--ro-bind", top, top]
     arguments += ["--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
-    for folder in _python_folders():
-        for parent in reversed(Path(folder).parents[:-1]):  # traversable by nobody too
+    for folder, seen_at in _python_folders():
+        for parent in reversed(Path(seen_at).parents[:-1]):  # traversable by nobody too
             arguments += ["--perms", "0755", "--dir", str(parent)]
-        arguments += ["--ro-bind", folder, folder]
+        arguments += ["--ro-bind", folder, seen_at]
     arguments += ["--proc", "/proc", "--dev", "/dev"]
     arguments += ["--perms", "1777", "--size", str(SHM_SIZE), "--tmpfs", "/dev/shm"]
     arguments += ["--perms", "1777", "--size", str(TMPFS_SIZE), "--tmpfs", "/tmp"]
@@ -425,8 +425,11 @@ def _bwrap_arguments() -> list[str]:
     return [*arguments, "--chdir", "/tmp"]
 
 
-def _python_folders() -> list[str]:
-    """The interpreter's installation and environment, outside the folders bound anyway."""
+def _python_folders() -> list[tuple[str, str]]:
+    """The interpreter's installation and environment, outside the folders bound anyway, as
+    (folder, where the sandbox sees it). A virtual environment reached through a symlink (a
+    worktree sharing another checkout's ``.venv``) is also seen at the path Python was started
+    from, since the interpreter finds its ``pyvenv.cfg`` and site-packages from there."""
     candidates = {
         sys.prefix,
         sys.base_prefix,
@@ -442,7 +445,13 @@ def _python_folders() -> list[str]:
         if os.path.isdir(p) and not (os.path.realpath(p) + "/").startswith(covered)
     )
     # A folder inside another one listed is bound with it.
-    return [f for f in folders if not any(f.startswith(o + os.sep) for o in folders if o != f)]
+    bound = [
+        (f, f) for f in folders if not any(f.startswith(o + os.sep) for o in folders if o != f)
+    ]
+    started_from = os.path.abspath(sys.prefix)
+    if os.path.realpath(started_from) != started_from:
+        bound.append((os.path.realpath(started_from), started_from))
+    return bound
 
 
 def _path() -> str:
