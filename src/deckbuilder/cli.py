@@ -353,7 +353,7 @@ def stats(bank_dir: Path, output_format: str) -> None:
 @click.argument("kind", type=click.Choice(["questions", "bank"]), default="questions")
 def schema(kind: str) -> None:
     """Print the JSON Schema of a question file (default) or of bank.yaml."""
-    from deckbuilder.validate import schema_text
+    from deckbuilder.rules.schema import schema_text
 
     click.echo(schema_text(kind), nl=False)
 

@@ -9,29 +9,27 @@ all files are read and all rules run, then the caller fails once.
 from __future__ import annotations
 
 import difflib
-import json
 import os
 import re
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import latex2mathml.converter
 
 from deckbuilder.contentcache import ContentCache
 from deckbuilder.errors import BankError, Location, Problem, Severity, error, warning
-from deckbuilder.loader import Document, PathKey, load_file, regular_file_problem
+from deckbuilder.loader import Document, PathKey, load_file
 from deckbuilder.mdsource import count_openers, parse
 from deckbuilder.media import unsafe_svg
 from deckbuilder.model import Bank, Category, Code, FollowUp, Level, Question, Reference
 from deckbuilder.releases import check_released_ids
 from deckbuilder.render import iter_math, media_path, render_questions, resolve_media
+from deckbuilder.rules.schema import field_name, schema_problems
 from deckbuilder.similarity import near_duplicates
+from deckbuilder.sources import regular_file_problem
 from deckbuilder.texsupport import declare_operators
 
 MANIFEST_NAME = "bank.yaml"
@@ -55,19 +53,6 @@ class ValidationResult:
 
     def failed(self, strict: bool = False) -> bool:
         return bool(self.errors or (strict and self.warnings))
-
-
-@cache
-def schema_text(name: str) -> str:
-    """The text of a shipped schema (``bank`` or ``questions``)."""
-    return (resources.files("deckbuilder") / "schema" / f"{name}.schema.json").read_text("utf-8")
-
-
-@cache
-def _validator(name: str) -> jsonschema.Draft202012Validator:
-    schema = json.loads(schema_text(name))
-    jsonschema.Draft202012Validator.check_schema(schema)
-    return jsonschema.Draft202012Validator(schema)
 
 
 #: File name endings read as question files (exactly these, in lower case).
@@ -132,19 +117,18 @@ def validate_bank(root: Path, cache: ContentCache | None = None) -> ValidationRe
         )
         manifest = None
     else:
-        manifest = _check_document(manifest_path, "bank", problems, root)
+        manifest = _check_document(manifest_path, "bank", problems, root)[0]
     files, file_problems = scan_bank(root)
     problems.extend(file_problems)
     if not files and not any(p.severity is Severity.ERROR for p in file_problems):
         problems.append(error(Location(root), "empty-bank", "no question files (*.yaml) found"))
-    documents = [
-        doc for path in files if (doc := _check_document(path, "questions", problems, root))
-    ]
+    checked = [_check_document(path, "questions", problems, root) for path in files]
+    documents = [(doc, rejected) for doc, rejected in checked if doc is not None]
 
     levels, categories = _manifest_entries(manifest, problems)
     questions: list[Question] = []
-    for document in documents:
-        questions.extend(_questions_of(document, levels, categories, problems))
+    for document, rejected in documents:
+        questions.extend(_questions_of(document, rejected, levels, categories, problems))
     _check_across_files(questions, problems)
     problems.extend(_check_question_links(questions))
     budget = _ParseBudget()
@@ -206,25 +190,26 @@ def _sorted(problems: Iterable[Problem]) -> list[Problem]:
 
 def _check_document(
     path: Path, schema: str, problems: list[Problem], root: Path | None = None
-) -> Document | None:
+) -> tuple[Document | None, set[int]]:
+    """The document if it can be used, and the indices of its questions the schema rejects.
+
+    A question file whose errors lie inside single questions is kept: its other questions
+    are still checked.
+    """
     document, load_problems = load_file(path, root if root is not None else path.parent)
     problems.extend(load_problems)
     if document is None:
-        return None
+        return None, set()
     problems.extend(_comments_in_text(document))
-    schema_problems = [
-        _schema_problem(document, e) for e in _validator(schema).iter_errors(document.data)
-    ]
-    problems.extend(schema_problems)
-    if not schema_problems:
-        return document
-    # A question file whose errors lie inside single questions is kept: its other questions
-    # are still checked one by one (see _question_is_well_formed).
+    schema_errors, rejected = schema_problems(document, schema)
+    problems.extend(schema_errors)
+    if not schema_errors:
+        return document, rejected
     data = document.data
     keep = (
         schema == "questions" and isinstance(data, dict) and isinstance(data.get("questions"), list)
     )
-    return document if keep else None
+    return (document if keep else None), rejected
 
 
 #: Fields holding prose, where a ``#`` is far more likely text than a comment.
@@ -238,105 +223,10 @@ def _comments_in_text(document: Document) -> Iterator[Problem]:
             yield warning(
                 where,
                 "comment-in-text",
-                f"{_field_name(path)}: unquoted text followed by ' #' ends there, and the rest"
+                f"{field_name(path)}: unquoted text followed by ' #' ends there, and the rest"
                 " of the line is a YAML comment; put the whole text in quotes if '#' belongs"
                 " to it",
             )
-
-
-def _field_name(path: PathKey) -> str:
-    """``('questions', 3, 'references', 0, 'url')`` -> ``references[0].url``."""
-    parts = list(path)
-    if len(parts) >= 2 and parts[0] == "questions" and isinstance(parts[1], int):
-        parts = parts[2:]
-    text = ""
-    for part in parts:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "the document"
-
-
-def _type_name(value: Any) -> str:
-    names = {bool: "boolean", int: "number", float: "number", str: "string", list: "list",
-             dict: "mapping", type(None): "nothing (null)"}  # fmt: skip
-    return names.get(type(value), type(value).__name__)
-
-
-_YAML_11_HINT = (
-    " (YAML reads unquoted yes/no/on/off/true/false as booleans, numbers as numbers and"
-    " an empty value as null: quote the text)"
-)
-
-
-def _schema_problem(document: Document, err: jsonschema.ValidationError) -> Problem:
-    path: PathKey = tuple(err.absolute_path)
-    where = document.locate(path)
-    name = _field_name(path)
-    keyword = err.validator
-    value: Any = err.instance
-    subschema: Any = err.schema
-    rule_value: Any = err.validator_value
-    if keyword == "required":
-        missing = re.match(r"'([^']+)'", err.message)
-        field = missing.group(1) if missing else "a field"
-        owner = f" in {name}" if name != "the document" else ""
-        return error(where, "missing-field", f"missing required field '{field}'{owner}")
-    if keyword == "additionalProperties":
-        allowed = sorted(subschema.get("properties", {}))
-        extras = [k for k in value if k not in allowed] if isinstance(value, dict) else []
-        key = extras[0] if extras else "?"
-        where = document.key_positions.get((*path, key), where)
-        close = difflib.get_close_matches(key, allowed, n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else f"; allowed: {', '.join(allowed)}"
-        return error(where, "unknown-field", f"unknown field '{key}'{hint}")
-    if keyword == "type":
-        expected = err.validator_value
-        expected_text = {"object": "a mapping", "array": "a list", "string": "a string",
-                         "boolean": "true or false", "integer": "a whole number"}.get(
-            str(expected), str(expected))  # fmt: skip
-        hint = _YAML_11_HINT if expected == "string" and not isinstance(value, (dict, list)) else ""
-        return error(
-            where, "wrong-type", f"{name} must be {expected_text}, got {_type_name(value)}{hint}"
-        )
-    if keyword in ("minLength", "minItems") or (
-        keyword == "pattern" and err.validator_value == r"\S"
-    ):
-        return error(where, "empty-field", f"{name} must not be empty")
-    if keyword == "maxLength":
-        return error(
-            where, "too-long", f"{name} is {len(value)} characters; at most {err.validator_value}"
-        )
-    if keyword == "pattern":
-        return error(where, *_pattern_rule(path, value))
-    if keyword == "uniqueItems":
-        return error(where, "duplicate-item", f"{name} lists the same value twice")
-    if keyword == "oneOf" and "follow_ups" in path:
-        return error(
-            where,
-            "follow-up-format",
-            f"{name} must be text, or a mapping with 'question' and exactly one of 'answer'"
-            " (its short answer) or 'see' (the id of the question that answers it)",
-        )
-    if keyword == "enum":
-        options = ", ".join(str(v) for v in rule_value)
-        return error(where, "invalid-value", f"{name} is {value!r}; must be one of: {options}")
-    return error(where, f"schema-{keyword}", f"{name}: {err.message}")
-
-
-def _pattern_rule(path: PathKey, value: Any) -> tuple[str, str]:
-    last = next((p for p in reversed(path) if isinstance(p, str)), "")
-    if last == "tags":
-        return (
-            "tag-format",
-            f"tag {value!r} must be lower-case letters, digits, '-', '+' or '.' with no spaces"
-            " (it becomes an Anki tag, and Anki tags cannot contain spaces)",
-        )
-    if last == "version":
-        return "version-format", f"version {value!r} must be semantic: MAJOR.MINOR.PATCH"
-    return (
-        "id-format",
-        f"{_field_name(path)} {value!r} is not a valid id: use lower-case letters, digits and"
-        " single hyphens (e.g. 'word2vec-negative-sampling')",
-    )
 
 
 # --- building questions -----------------------------------------------------------------------
@@ -387,7 +277,7 @@ def _check_manifest_texts(manifest: Document) -> Iterator[Problem]:
             yield warning(
                 manifest.locate(path),
                 "markup-in-text",
-                f"{_field_name(path)} holds an HTML tag; bank.yaml's texts are plain text"
+                f"{field_name(path)} holds an HTML tag; bank.yaml's texts are plain text"
                 " (write '< ' with a space, or leave the tag out)",
             )
     homepage = data.get("homepage")
@@ -424,14 +314,18 @@ def _entries(document: Document, key: str, kind: type, problems: list[Problem]) 
 
 
 def _questions_of(
-    document: Document, levels: list[Level], categories: list[Category], problems: list[Problem]
+    document: Document,
+    rejected: set[int],
+    levels: list[Level],
+    categories: list[Category],
+    problems: list[Problem],
 ) -> Iterator[Question]:
     """Questions of one file that passed the schema, after the manifest cross-checks."""
     level_ids = [level.id for level in levels]
     category_ids = [c.id for c in categories]
     for index, raw in enumerate(document.data["questions"]):
-        if not _question_is_well_formed(raw):
-            continue
+        if index in rejected:
+            continue  # its schema errors are already reported
         base: PathKey = ("questions", index)
         if levels and raw["level"] not in level_ids:
             problems.append(
@@ -449,15 +343,6 @@ def _questions_of(
                     )
                 )
         yield _question(document, base, raw)
-
-
-def _question_is_well_formed(raw: Any) -> bool:
-    """Only questions the schema accepted are built (their errors are already reported)."""
-    try:
-        _validator("questions").validate({"questions": [raw]})
-    except jsonschema.ValidationError:
-        return False
-    return True
 
 
 def _unknown(document: Document, path: PathKey, rule: str, value: str, known: list[str]) -> Problem:
