@@ -193,7 +193,9 @@ def test_pdf_build_refuses_every_fetch_and_names_the_question(
         image_question("a.svg"),
         files={"topic/a.svg": svg(f'<image href="{href}" width="5" height="5"/>')},
     )
-    monkeypatch.setattr("deckbuilder.validate.unsafe_svg", lambda path: iter(()))
+    monkeypatch.setattr("deckbuilder.media.unsafe_svg", lambda path: iter(()))
+    # A cache of its own: the verdict this patched check gives must reach no other test.
+    monkeypatch.setenv(ENVIRONMENT_VARIABLE, str(tmp_path / "cache"))
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     out = tmp_path / "dist"
     result = run(runner, "build", "--bank", str(bank), "-o", str(out), "-f", "pdf", "-j", "1")

@@ -31,7 +31,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.token import STANDARD_TYPES
 
-from deckbuilder.contentcache import ContentCache, tree_digest
+from deckbuilder.contentcache import ContentCache
 from deckbuilder.mdsource import separate_lists
 from deckbuilder.model import (
     Bank,
@@ -41,6 +41,7 @@ from deckbuilder.model import (
     RenderedFollowUp,
     RenderedQuestion,
 )
+from deckbuilder.sources import media_digest
 
 #: Tags a rendered field may contain. Everything else (script, style, iframe, form...) goes.
 ALLOWED_TAGS = {
@@ -312,16 +313,20 @@ def render_bank(bank: Bank, cache: ContentCache | None = None) -> RenderedBank:
 
 
 def render_questions(
-    questions: Sequence[Question], root: Path, cache: ContentCache | None = None
+    questions: Sequence[Question],
+    root: Path,
+    cache: ContentCache | None = None,
+    media_files: str | None = None,
 ) -> tuple[RenderedQuestion, ...]:
     """Each question rendered, or read back from ``cache`` when its inputs did not change.
 
     The inputs are the Markdown fields, the code, the file the question is in (image links
-    are relative to it) and the bank's media files; not the id, level or number, so moving a
-    question to another level or file position does not render it again.
+    are relative to it) and the bank's media files (``media_files``, their digest, when the
+    caller has it); not the id, level or number, so moving a question to another level or
+    file position does not render it again.
     """
     cache = cache if cache is not None else ContentCache(None)
-    media_files = _media_digest(root)
+    media_files = media_files if media_files is not None else media_digest(root)
     converter: markdown.Markdown | None = None
     rendered = []
     for question in questions:
@@ -338,11 +343,6 @@ def render_questions(
             cache.put_json("render", inputs, _to_cached(result, root))
         rendered.append(result)
     return tuple(rendered)
-
-
-def _media_digest(root: Path) -> str:
-    """Every file of the bank that is not a question file: the images links may point to."""
-    return tree_digest(root, lambda path: path.suffix not in (".yaml", ".yml", ".json")).hex()
 
 
 _CACHED_TEXT = ("question_html", "answer_html", "explanation_html")

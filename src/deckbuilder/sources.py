@@ -12,6 +12,7 @@ import os
 import stat
 from pathlib import Path
 
+from deckbuilder.contentcache import tree_digest
 from deckbuilder.errors import Location, Problem, error
 
 #: Larger files are refused unread: the real bank's files are a few hundred KiB at most.
@@ -91,3 +92,9 @@ def _too_large(path: Path, size: int) -> Problem:
         f"file is {size / (1024 * 1024):.1f} MiB; a bank file may be at most {limit} MiB"
         " (split it by topic)",
     )
+
+
+def media_digest(root: Path) -> str:
+    """A digest of every file of the bank that is not a question file or the released ids:
+    the images that Markdown links may point to."""
+    return tree_digest(root, lambda path: path.suffix not in (".yaml", ".yml", ".json")).hex()

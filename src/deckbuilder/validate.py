@@ -15,22 +15,19 @@ import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import latex2mathml.converter
-
+from deckbuilder import verdicts
 from deckbuilder.contentcache import ContentCache
 from deckbuilder.errors import BankError, Location, Problem, Severity, error, warning
-from deckbuilder.loader import Document, PathKey, load_file
-from deckbuilder.mdsource import count_openers, parse
-from deckbuilder.media import unsafe_svg
 from deckbuilder.model import Bank, Category, Code, FollowUp, Level, Question, Reference
 from deckbuilder.releases import check_released_ids
-from deckbuilder.render import iter_math, media_path, render_questions, resolve_media
-from deckbuilder.rules.schema import field_name, schema_problems
-from deckbuilder.similarity import near_duplicates
-from deckbuilder.sources import regular_file_problem
-from deckbuilder.texsupport import declare_operators
+from deckbuilder.rules.schema import field_name
+from deckbuilder.sources import media_digest, read_source, regular_file_problem
+from deckbuilder.verdicts import Entry, FileVerdict
+
+if TYPE_CHECKING:  # the heavy modules are imported where a file is checked, not from the cache
+    from deckbuilder.loader import Document, PathKey
 
 MANIFEST_NAME = "bank.yaml"
 #: Longer first answers stop being what a candidate says in the first 20 seconds.
@@ -40,8 +37,14 @@ _MARKDOWN_FIELDS = ("question", "answer", "explanation")
 
 @dataclass(frozen=True)
 class ValidationResult:
+    #: The bank, when it has no errors (and was asked for: see :func:`check_bank`).
     bank: Bank | None
     problems: tuple[Problem, ...]
+    #: Questions in the bank when it has no errors, else 0.
+    questions: int = 0
+    #: Files judged in this run, and files whose verdict came from the cache.
+    files_checked: int = 0
+    files_cached: int = 0
 
     @property
     def errors(self) -> tuple[Problem, ...]:
@@ -106,68 +109,107 @@ def scan_bank(root: Path) -> tuple[list[Path], list[Problem]]:
 def validate_bank(root: Path, cache: ContentCache | None = None) -> ValidationResult:
     """Read and check the whole bank below ``root``; never raises for bad input.
 
-    Math is checked on the render stage's output (what the exporters will see); passing the
-    build's ``cache`` lets the build reuse those renderings instead of rendering again.
+    Each file is judged on its own first, and its verdict kept in ``cache`` (see
+    ``verdicts``): a file whose bytes, images, deckbuilder's code and libraries did not
+    change is not parsed again. The rules across files then run on the verdicts' entries.
+    Math is checked on the render stage's output (what the exporters will see); the build's
+    ``cache`` lets the build reuse those renderings instead of rendering again.
     """
+    return _validate(root, cache, with_questions=True)
+
+
+def check_bank(root: Path, cache: ContentCache | None = None) -> ValidationResult:
+    """:func:`validate_bank` without building the :class:`Bank` (``result.bank`` is None):
+    what ``deckbuilder validate`` needs, and all a warm run reads is the verdicts' entries."""
+    return _validate(root, cache, with_questions=False)
+
+
+def _validate(root: Path, cache: ContentCache | None, with_questions: bool) -> ValidationResult:
+    cache = cache if cache is not None else ContentCache(None)
     problems: list[Problem] = []
+    counts = {"checked": 0, "cached": 0}
+
+    def judge(path: Path, media: str, check: _FileCheck) -> FileVerdict:
+        verdict, fresh = _file_verdict(path, root, cache, media, check, with_questions)
+        counts["checked" if fresh else "cached"] += 1
+        problems.extend(verdict.problems)
+        return verdict
+
     manifest_path = root / MANIFEST_NAME
+    manifest = None
     if not os.path.lexists(manifest_path):
         problems.append(
             error(Location(manifest_path), "missing-manifest", f"no {MANIFEST_NAME} in {root}")
         )
-        manifest = None
     else:
-        manifest = _check_document(manifest_path, "bank", problems, root)[0]
+        manifest = judge(manifest_path, "", _check_manifest).bank
     files, file_problems = scan_bank(root)
     problems.extend(file_problems)
     if not files and not any(p.severity is Severity.ERROR for p in file_problems):
         problems.append(error(Location(root), "empty-bank", "no question files (*.yaml) found"))
-    checked = [_check_document(path, "questions", problems, root) for path in files]
-    documents = [(doc, rejected) for doc, rejected in checked if doc is not None]
-
-    levels, categories = _manifest_entries(manifest, problems)
+    media = media_digest(root) if files else ""
+    entries: list[Entry] = []
     questions: list[Question] = []
-    for document, rejected in documents:
-        questions.extend(_questions_of(document, rejected, levels, categories, problems))
-    _check_across_files(questions, problems)
-    problems.extend(_check_question_links(questions))
-    budget = _ParseBudget()
-    unparsed: set[int] = set()
-    for question in questions:
-        found = list(_check_question(question, root, budget))
-        if any(p.rule == "markdown-complex" for p in found):
-            unparsed.add(id(question))  # rendering it would cost what the budget refused
-        problems.extend(found)
-    renderable = [q for q in questions if id(q) not in unparsed]
-    problems.extend(_check_math(renderable, root, cache))
+    for path in files:
+        verdict = judge(path, media, _check_questions_file)
+        entries.extend(verdict.entries)
+        questions.extend(verdict.questions or ())
 
+    if manifest is not None:
+        problems.extend(_check_levels_and_categories(entries, manifest))
+    problems.extend(_check_across_files(entries, cache))
+    problems.extend(_check_question_links(entries))
+    files_checked, files_cached = counts["checked"], counts["cached"]
     failed = any(p.severity is Severity.ERROR for p in problems)
+    if not failed and manifest is not None:
+        problems.extend(check_released_ids(root, {e.id for e in entries}))
+        failed = any(p.severity is Severity.ERROR for p in problems)
     if failed or manifest is None:
-        return ValidationResult(None, tuple(_sorted(problems)))
-    problems.extend(check_released_ids(root, {q.id for q in questions}))
-    if any(p.severity is Severity.ERROR for p in problems):
-        return ValidationResult(None, tuple(_sorted(problems)))
-    order = {level.id: i for i, level in enumerate(levels)}
-    # Retired questions go last, so the numbers learners see stay dense.
-    ordered = sorted(
-        enumerate(questions), key=lambda iq: (iq[1].retired, order[iq[1].level], iq[0])
+        return ValidationResult(None, tuple(_sorted(problems)), 0, files_checked, files_cached)
+    bank = None
+    if with_questions:
+        order = {level.id: i for i, level in enumerate(manifest.levels)}
+        # Retired questions go last, so the numbers learners see stay dense.
+        ordered = sorted(
+            enumerate(questions), key=lambda iq: (iq[1].retired, order[iq[1].level], iq[0])
+        )
+        numbered = tuple(replace(q, number=n) for n, (_, q) in enumerate(ordered, start=1))
+        bank = replace(manifest, questions=numbered)
+    return ValidationResult(
+        bank, tuple(_sorted(problems)), len(entries), files_checked, files_cached
     )
-    numbered = tuple(replace(q, number=n) for n, (_, q) in enumerate(ordered, start=1))
-    data = manifest.data
-    bank = Bank(
-        title=data["title"],
-        slug=data["slug"],
-        description=data["description"],
-        version=data["version"],
-        author=data["author"],
-        license=data["license"],
-        homepage=data.get("homepage"),
-        levels=tuple(levels),
-        categories=tuple(categories),
-        questions=numbered,
-        root=root,
-    )
-    return ValidationResult(bank, tuple(_sorted(problems)))
+
+
+#: ``check(path, its bytes, bank root, content cache, media digest)``: one file's verdict.
+_FileCheck = Callable[[Path, bytes, Path, ContentCache, str], FileVerdict]
+
+
+def _file_verdict(
+    path: Path,
+    root: Path,
+    cache: ContentCache,
+    media: str,
+    check: _FileCheck,
+    with_questions: bool,
+) -> tuple[FileVerdict, bool]:
+    """The verdict on one file (with its questions if asked), from the cache when it holds
+    it; and whether it was computed now."""
+    raw = read_source(path, root)
+    if isinstance(raw, Problem):
+        return FileVerdict((raw,)), True
+    inputs = verdicts.key(path, root, raw, media)
+    found = verdicts.load(cache.get_json(verdicts.KIND, inputs), path, root)
+    if found is not None and with_questions:
+        stored = cache.get_json(verdicts.QUESTIONS_KIND, inputs)
+        found = verdicts.load_questions(stored, found, path)
+    if found is not None:
+        return found, False
+    verdict = check(path, raw, root, cache, media)
+    forms = verdicts.dump(verdict, path)
+    if forms is not None:
+        cache.put_json(verdicts.KIND, inputs, forms[0])
+        cache.put_json(verdicts.QUESTIONS_KIND, inputs, forms[1])
+    return verdict, True
 
 
 def load_valid_bank(
@@ -189,14 +231,17 @@ def _sorted(problems: Iterable[Problem]) -> list[Problem]:
 
 
 def _check_document(
-    path: Path, schema: str, problems: list[Problem], root: Path | None = None
+    path: Path, raw: bytes, schema: str, problems: list[Problem]
 ) -> tuple[Document | None, set[int]]:
     """The document if it can be used, and the indices of its questions the schema rejects.
 
     A question file whose errors lie inside single questions is kept: its other questions
     are still checked.
     """
-    document, load_problems = load_file(path, root if root is not None else path.parent)
+    from deckbuilder.loader import parse_source
+    from deckbuilder.rules.schema import schema_problems
+
+    document, load_problems = parse_source(path, raw)
     problems.extend(load_problems)
     if document is None:
         return None, set()
@@ -232,15 +277,32 @@ def _comments_in_text(document: Document) -> Iterator[Problem]:
 # --- building questions -----------------------------------------------------------------------
 
 
-def _manifest_entries(
-    manifest: Document | None, problems: list[Problem]
-) -> tuple[list[Level], list[Category]]:
+def _check_manifest(
+    path: Path, raw: bytes, root: Path, _cache: ContentCache, _media: str
+) -> FileVerdict:
+    """``bank.yaml``: its problems, and the bank without questions when it is usable."""
+    problems: list[Problem] = []
+    manifest = _check_document(path, raw, "bank", problems)[0]
     if manifest is None or not isinstance(manifest.data, dict):
-        return [], []
+        return FileVerdict(tuple(problems))
     levels = _entries(manifest, "levels", Level, problems)
     categories = _entries(manifest, "categories", Category, problems)
     problems.extend(_check_manifest_texts(manifest))
-    return levels, categories
+    data = manifest.data
+    bank = Bank(
+        title=data["title"],
+        slug=data["slug"],
+        description=data["description"],
+        version=data["version"],
+        author=data["author"],
+        license=data["license"],
+        homepage=data.get("homepage"),
+        levels=tuple(levels),
+        categories=tuple(categories),
+        questions=(),
+        root=root,
+    )
+    return FileVerdict(tuple(problems), bank=bank)
 
 
 #: ``<`` that would open a tag in HTML or Markdown (``a < b`` stays fine).
@@ -313,44 +375,52 @@ def _entries(document: Document, key: str, kind: type, problems: list[Problem]) 
     return entries
 
 
-def _questions_of(
-    document: Document,
-    rejected: set[int],
-    levels: list[Level],
-    categories: list[Category],
-    problems: list[Problem],
-) -> Iterator[Question]:
-    """Questions of one file that passed the schema, after the manifest cross-checks."""
-    level_ids = [level.id for level in levels]
-    category_ids = [c.id for c in categories]
-    for index, raw in enumerate(document.data["questions"]):
-        if index in rejected:
-            continue  # its schema errors are already reported
-        base: PathKey = ("questions", index)
-        if levels and raw["level"] not in level_ids:
-            problems.append(
-                _unknown(document, (*base, "level"), "unknown-level", raw["level"], level_ids)
-            )
-        for i, category in enumerate(raw["categories"]):
-            if categories and category not in category_ids:
-                problems.append(
-                    _unknown(
-                        document,
-                        (*base, "categories", i),
-                        "unknown-category",
-                        category,
-                        category_ids,
-                    )
-                )
-        yield _question(document, base, raw)
+def _check_questions_file(
+    path: Path, raw: bytes, root: Path, cache: ContentCache, media: str
+) -> FileVerdict:
+    """Every rule that reads one question file alone, and the questions it holds."""
+    from deckbuilder.similarity import skeleton
+
+    problems: list[Problem] = []
+    document, rejected = _check_document(path, raw, "questions", problems)
+    if document is None:
+        return FileVerdict(tuple(problems))
+    questions = [
+        _question(document, ("questions", index), item)
+        for index, item in enumerate(document.data["questions"])
+        if index not in rejected  # its schema errors are already reported
+    ]
+    budget = _ParseBudget()
+    renderable = []
+    for question in questions:
+        found = list(_check_question(question, root, budget))
+        if not any(p.rule == "markdown-complex" for p in found):
+            renderable.append(question)  # else rendering costs what the budget refused
+        problems.extend(found)
+    problems.extend(_check_math(renderable, root, cache, media))
+    entries = tuple(Entry.of(q, skeleton(q.question)) for q in questions)
+    return FileVerdict(tuple(problems), entries, tuple(questions))
 
 
-def _unknown(document: Document, path: PathKey, rule: str, value: str, known: list[str]) -> Problem:
+def _check_levels_and_categories(entries: list[Entry], manifest: Bank) -> Iterator[Problem]:
+    """Each question's level and categories are declared in bank.yaml."""
+    level_ids = [level.id for level in manifest.levels]
+    category_ids = [c.id for c in manifest.categories]
+    for entry in entries:
+        level, at = entry.level
+        if level_ids and level not in level_ids:
+            yield _unknown(at, "unknown-level", level, level_ids)
+        for category, at in entry.categories:
+            if category_ids and category not in category_ids:
+                yield _unknown(at, "unknown-category", category, category_ids)
+
+
+def _unknown(at: Location, rule: str, value: str, known: list[str]) -> Problem:
     """``unknown-level``/``unknown-category``, with the closest declared id as a hint."""
     close = difflib.get_close_matches(value, known, n=1)
     hint = f"did you mean '{close[0]}'?" if close else f"declared in bank.yaml: {', '.join(known)}"
     what = rule.removeprefix("unknown-")
-    return error(document.locate(path), rule, f"unknown {what} {value!r}; {hint}")
+    return error(at, rule, f"unknown {what} {value!r}; {hint}")
 
 
 def _question(document: Document, base: PathKey, raw: dict[str, Any]) -> Question:
@@ -423,8 +493,17 @@ def _field_locations(
         if isinstance(item, dict) and "see" in item
     ]
     names += [(f"related[{i}]", (*base, "related", i)) for i in range(len(raw.get("related", ())))]
-    return tuple(
-        (name, _text_start(document, path), document.is_literal_block(path)) for name, path in names
+    # Level and categories point at their value as written (for unknown-level/-category).
+    values = [("level", (*base, "level"))]
+    values += [
+        (f"categories[{i}]", (*base, "categories", i)) for i in range(len(raw["categories"]))
+    ]
+    return (
+        *(
+            (name, _text_start(document, path), document.is_literal_block(path))
+            for name, path in names
+        ),
+        *((name, document.locate(path), False) for name, path in values),
     )
 
 
@@ -435,59 +514,68 @@ def _normalised(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
 
 
-def _check_across_files(questions: list[Question], problems: list[Problem]) -> None:
-    ids: dict[str, Question] = {}
-    texts: dict[str, Question] = {}
-    for q in questions:
-        if q.id in ids:
-            first = ids[q.id].location
-            problems.append(
-                error(
-                    q.location,
-                    "duplicate-id",
-                    f"question id {q.id!r} is already used at {first.display()}",
-                )
+def _check_across_files(entries: list[Entry], cache: ContentCache) -> Iterator[Problem]:
+    """Ids and question texts are unique, and no two texts are near-duplicates."""
+    ids: dict[str, Entry] = {}
+    texts: dict[str, Entry] = {}
+    for entry in entries:
+        if entry.id in ids:
+            first = ids[entry.id].location
+            yield error(
+                entry.location,
+                "duplicate-id",
+                f"question id {entry.id!r} is already used at {first.display()}",
             )
         else:
-            ids[q.id] = q
-        key = _normalised(q.question)
+            ids[entry.id] = entry
+        key = _normalised(entry.question)
         if key in texts:
-            first = texts[key].location
-            problems.append(
-                error(
-                    q.location,
-                    "duplicate-question",
-                    f"question text repeats question {texts[key].id!r} at {first.display()}",
-                )
+            earlier = texts[key]
+            yield error(
+                entry.location,
+                "duplicate-question",
+                f"question text repeats question {earlier.id!r} at {earlier.location.display()}",
             )
         else:
-            texts[key] = q
+            texts[key] = entry
     # Near-duplicates among the distinct active texts (a retired question may keep the text
     # its replacement improves on).
-    distinct = [q for q in texts.values() if not q.retired]
-    for one, other, score in near_duplicates([q.question for q in distinct]):
-        earlier, later = sorted((distinct[one], distinct[other]), key=lambda q: q.location)
-        problems.append(
-            error(
-                later.location,
-                "duplicate-question",
-                f"question text is {score}% like question {earlier.id!r} at"
-                f" {earlier.location.display()} (confusable letters, case and punctuation"
-                " ignored); merge the two or ask something different",
-            )
+    distinct = [entry for entry in texts.values() if not entry.retired]
+    for one, other, score in _near_duplicates([entry.skeleton for entry in distinct], cache):
+        earlier, later = sorted((distinct[one], distinct[other]), key=lambda e: e.location)
+        yield error(
+            later.location,
+            "duplicate-question",
+            f"question text is {score}% like question {earlier.id!r} at"
+            f" {earlier.location.display()} (confusable letters, case and punctuation"
+            " ignored); merge the two or ask something different",
         )
 
 
-def _check_question_links(questions: list[Question]) -> Iterator[Problem]:
+def _near_duplicates(skeletons: list[str], cache: ContentCache) -> list[tuple[int, int, int]]:
+    """``similarity.near_duplicates``, kept in the cache under the texts it compared: a warm
+    run whose question texts did not change does not compare them again."""
+    stored = cache.get_json("near-duplicates", skeletons)
+    if isinstance(stored, list) and all(
+        isinstance(pair, list)
+        and len(pair) == 3
+        and all(isinstance(n, int) for n in pair)
+        and 0 <= pair[0] < pair[1] < len(skeletons)
+        for pair in stored
+    ):
+        return [(one, other, score) for one, other, score in stored]
+    from deckbuilder.similarity import near_duplicates
+
+    pairs = near_duplicates(skeletons)
+    cache.put_json("near-duplicates", skeletons, pairs)
+    return pairs
+
+
+def _check_question_links(entries: list[Entry]) -> Iterator[Problem]:
     """``see:`` and ``related:`` name questions that exist, are active and are not the same."""
-    by_id = {q.id: q for q in questions}
-    for question in questions:
-        targets = [(f"follow_ups[{i}].see", f.see) for i, f in enumerate(question.follow_ups)]
-        targets += [(f"related[{i}]", target) for i, target in enumerate(question.related)]
-        for name, target in targets:
-            if target is None:
-                continue
-            where = question.field_location(name)[0]
+    by_id = {entry.id: entry for entry in entries}
+    for entry in entries:
+        for name, target, where in entry.links:
             found = by_id.get(target)
             if found is None:
                 close = difflib.get_close_matches(target, list(by_id), n=1)
@@ -495,11 +583,11 @@ def _check_question_links(questions: list[Question]) -> Iterator[Problem]:
                 yield error(
                     where, "unknown-question", f"{name} names no question: {target!r}{hint}"
                 )
-            elif found.retired and not question.retired:
+            elif found.retired and not entry.retired:
                 yield error(
                     where, "retired-question", f"{name} names the retired question {target!r}"
                 )
-            elif found.id == question.id:
+            elif found.id == entry.id:
                 yield error(where, "self-link", f"{name} names the question itself")
 
 
@@ -527,13 +615,15 @@ def _check_question(question: Question, root: Path, budget: _ParseBudget) -> Ite
 def _check_markdown_fields(
     question: Question, root: Path, budget: _ParseBudget
 ) -> Iterator[Problem]:
+    from deckbuilder.mdsource import parse as parse_markdown
+
     for name, text in question.markdown_fields():
         at = _field_position(question, name, text)
         too_complex = budget.spend(text, question.location.path)
         if too_complex:
             yield error(at(0), "markdown-complex", f"{name}: {too_complex}")
             continue
-        parsed = parse(text)
+        parsed = parse_markdown(text)
         for fence in parsed.fences:
             if not fence.closed:
                 yield error(
@@ -568,6 +658,8 @@ MAX_PARSE_COST_PER_FILE = 50_000_000
 
 def parse_cost(text: str) -> int:
     """The parse-cost units of one Markdown text (see :data:`MAX_PARSE_COST_PER_FIELD`)."""
+    from deckbuilder.mdsource import count_openers
+
     heavy = count_openers(text) + text.count("\\(") + text.count("\\[")
     light = text.count("$") + text.count("*") + text.count("_") + text.count("~")
     return len(text) * (10 * heavy + light)
@@ -599,11 +691,13 @@ class _ParseBudget:
 
 
 def _check_math(
-    questions: Sequence[Question], root: Path, cache: ContentCache | None
+    questions: Sequence[Question], root: Path, cache: ContentCache, media: str
 ) -> Iterator[Problem]:
     """Every formula as the render stage finds it (which also fills the render cache)."""
-    cache = cache if cache is not None else ContentCache(None)
-    for question, rendered in zip(questions, render_questions(questions, root, cache), strict=True):
+    from deckbuilder.render import iter_math, render_questions
+
+    rendered_questions = render_questions(questions, root, cache, media)
+    for question, rendered in zip(questions, rendered_questions, strict=True):
         for (name, text), fragment in zip(
             question.markdown_fields(), rendered.html_fields(), strict=True
         ):
@@ -681,6 +775,10 @@ def _pdf_renderer_reads(tex: str) -> bool:
 
 def _tex_problems(tex: str) -> Iterator[tuple[str, str]]:
     """``(rule, why)`` for TeX that is unsafe, unparsable, or that a renderer would misdraw."""
+    import latex2mathml.converter
+
+    from deckbuilder.texsupport import declare_operators
+
     unsafe = _UNSAFE_TEX.search(tex)
     if unsafe:
         yield "math-unsafe", f"uses \\{unsafe.group(1)}, which is not allowed in the bank"
@@ -783,6 +881,9 @@ def _check_link(
     question: Question, root: Path, where: Location, image: bool, target: str, shown: str
 ) -> Iterator[Problem]:
     """``target`` as CommonMark decoded it; ``shown`` as the author wrote it (for messages)."""
+    from deckbuilder.media import unsafe_svg
+    from deckbuilder.render import media_path, resolve_media
+
     scheme = re.match(r"^([a-z][a-z0-9+.-]*):", target, re.I)
     if image:
         if scheme or target.startswith("//"):

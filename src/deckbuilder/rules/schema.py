@@ -20,11 +20,12 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from deckbuilder.errors import Problem, error
-from deckbuilder.loader import Document, PathKey
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the validators are imported when a file is judged, not for a cached one
     import jsonschema
     import jsonschema_rs
+
+    from deckbuilder.loader import Document, PathKey
 
 
 @cache
