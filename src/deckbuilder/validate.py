@@ -9,6 +9,7 @@ all files are read and all rules run, then the caller fails once.
 from __future__ import annotations
 
 import difflib
+import functools
 import os
 import re
 import xml.etree.ElementTree as ElementTree
@@ -703,7 +704,7 @@ def _check_math(
         ):
             at = _field_position(question, name, text)
             for _kind, tex in iter_math(fragment):
-                for rule, problem in _cached_tex_problems(tex, cache):
+                for rule, problem in _formula_problems(tex):
                     yield error(
                         at(max(text.find(tex), 0)), rule, f"{name}: TeX `{_clip(tex)}` {problem}"
                     )
@@ -722,15 +723,11 @@ def _field_position(question: Question, name: str, text: str) -> Callable[[int],
     return at
 
 
-def _cached_tex_problems(tex: str, cache: ContentCache) -> list[tuple[str, str]]:
-    stored = cache.get_json("tex-problems", tex)
-    if isinstance(stored, list) and all(
-        isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in stored
-    ):
-        return [(rule, why) for rule, why in stored]
-    found = list(_tex_problems(tex))
-    cache.put_json("tex-problems", tex, found)
-    return found
+@functools.cache
+def _formula_problems(tex: str) -> tuple[tuple[str, str], ...]:
+    """:func:`_tex_problems`, once per distinct formula in a process. Across runs the file's
+    verdict is what is kept: a formula is judged again only when its file changed."""
+    return tuple(_tex_problems(tex))
 
 
 def _clip(text: str, limit: int = 40) -> str:
