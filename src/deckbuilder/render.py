@@ -1,7 +1,9 @@
 """Markdown, code and math -> sanitised HTML, once per question.
 
 Every exporter places this HTML; none re-renders Markdown. The stage is pure: the same bank
-gives byte-identical HTML. Math is left as TeX inside marked elements::
+gives byte-identical HTML. It reports what it cannot finish for every format as problems
+(:func:`render_problems`: TeX a math renderer cannot convert), so ``validate``, which runs
+load, check and render in that order, reports them with the rest. Math is left as TeX inside marked elements::
 
     <span class="math math-inline">TeX</span>     <div class="math math-display">TeX</div>
 
@@ -22,7 +24,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeGuard
-from urllib.parse import unquote
 
 import markdown
 import nh3
@@ -32,7 +33,9 @@ from pygments.lexers import get_lexer_by_name
 from pygments.token import STANDARD_TYPES
 
 from deckbuilder.contentcache import ContentCache
+from deckbuilder.errors import Problem, error
 from deckbuilder.mdsource import separate_lists
+from deckbuilder.media import resolve_media
 from deckbuilder.model import (
     Bank,
     Media,
@@ -41,6 +44,7 @@ from deckbuilder.model import (
     RenderedFollowUp,
     RenderedQuestion,
 )
+from deckbuilder.rules.math import clip, formula_problems
 from deckbuilder.sources import media_digest
 
 #: Tags a rendered field may contain. Everything else (script, style, iframe, form...) goes.
@@ -215,6 +219,22 @@ def pygments_css(style: str, scope: str = ".highlight") -> str:
     return "\n".join(line for line in css.splitlines() if line.startswith(scope))
 
 
+def render_problems(rendered: Sequence[RenderedQuestion]) -> Iterator[Problem]:
+    """What the render stage marked but an exporter could not finish: each formula must
+    convert in every math renderer (the math rules, ``rules.math``), located at the formula."""
+    for item in rendered:
+        question = item.source
+        fields = zip(question.markdown_fields(), item.html_fields(), strict=True)
+        for (name, text), fragment in fields:
+            for _kind, tex in iter_math(fragment):
+                for rule, why in formula_problems(tex):
+                    yield error(
+                        question.locate(name, text, max(text.find(tex), 0)),
+                        rule,
+                        f"{name}: TeX `{clip(tex)}` {why}",
+                    )
+
+
 def iter_math(fragment: str) -> Iterator[tuple[str, str]]:
     """Yield ``(kind, tex)`` for every math element of a rendered fragment."""
     for match in MATH_ELEMENT.finditer(fragment):
@@ -247,19 +267,6 @@ def embed_media(fragment: str, uris: dict[str, str]) -> str:
     for name, uri in uris.items():
         fragment = fragment.replace(f'src="{name}"', f'src="{uri}"')
     return fragment
-
-
-def media_path(question: Question, relative: str) -> Path:
-    """Where an image link of a question's Markdown points (relative to its YAML file)."""
-    return (question.location.path.parent / unquote(relative)).resolve()
-
-
-def resolve_media(question: Question, relative: str, root: Path) -> Path | None:
-    """The image file a link names, if it exists inside the bank folder; else ``None``."""
-    candidate = media_path(question, relative)
-    if not candidate.is_relative_to(root.resolve()) or not candidate.is_file():
-        return None
-    return candidate
 
 
 def render_question(

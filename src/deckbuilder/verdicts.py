@@ -21,11 +21,12 @@ import hashlib
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from deckbuilder.errors import Location, Problem, Severity
 from deckbuilder.model import Bank, Category, Code, FollowUp, Level, Question, Reference
 
+T = TypeVar("T")
 KIND = "verdict"
 #: The questions of a file, stored apart: only a build reads them, ``validate`` needs entries.
 QUESTIONS_KIND = "verdict-questions"
@@ -126,7 +127,7 @@ def load(entry: object, path: Path, root: Path) -> FileVerdict | None:
     """The verdict stored as ``entry`` for ``path`` (its questions not read), or None when it
     is not exactly one."""
     try:
-        return _load(_dict(entry), path, root)
+        return _load(_of(dict, entry), path, root)
     except (KeyError, ValueError, TypeError):
         return None
 
@@ -135,7 +136,7 @@ def load_questions(stored: object, verdict: FileVerdict, path: Path) -> FileVerd
     """``verdict`` with the questions stored as ``stored``, or None when they are not exactly
     the questions its entries index."""
     try:
-        questions = tuple(_load_question(_dict(item), path) for item in _list(stored))
+        questions = tuple(_load_question(_of(dict, item), path) for item in _list(stored))
     except (KeyError, ValueError, TypeError):
         return None
     if [q.id for q in questions] != [e.id for e in verdict.entries]:
@@ -197,40 +198,42 @@ def _load(entry: dict[str, Any], path: Path, root: Path) -> FileVerdict:
     for item in _list(entry["problems"]):
         line, column, severity, rule, message = _list(item, 5)
         where = _at([line, column], path)
-        problems.append(Problem(where, Severity(_str(severity)), _str(rule), _str(message)))
+        problems.append(
+            Problem(where, Severity(_of(str, severity)), _of(str, rule), _of(str, message))
+        )
     entries = []
     for item in _list(entry["entries"]):
         id_, at, question, skeleton, retired, level, categories, links = _list(item, 8)
         level_id, level_at = _list(level, 2)
         entries.append(
             Entry(
-                id=_str(id_),
+                id=_of(str, id_),
                 location=_at(at, path),
-                question=_str(question),
-                skeleton=_str(skeleton),
-                retired=_bool(retired),
-                level=(_str(level_id), _at(level_at, path)),
+                question=_of(str, question),
+                skeleton=_of(str, skeleton),
+                retired=_of(bool, retired),
+                level=(_of(str, level_id), _at(level_at, path)),
                 categories=tuple(
-                    (_str(name), _at(where, path))
+                    (_of(str, name), _at(where, path))
                     for name, where in (_list(c, 2) for c in _list(categories))
                 ),
                 links=tuple(
-                    (_str(name), _str(target), _at(where, path))
+                    (_of(str, name), _of(str, target), _at(where, path))
                     for name, target, where in (_list(link, 3) for link in _list(links))
                 ),
             )
         )
     bank = None
     if entry["bank"] is not None:
-        manifest = _dict(entry["bank"])
+        manifest = _of(dict, entry["bank"])
         title, slug, description, version, author, license_, homepage = _list(manifest["texts"], 7)
         bank = Bank(
-            title=_str(title),
-            slug=_str(slug),
-            description=_str(description),
-            version=_str(version),
-            author=_str(author),
-            license=_str(license_),
+            title=_of(str, title),
+            slug=_of(str, slug),
+            description=_of(str, description),
+            version=_of(str, version),
+            author=_of(str, author),
+            license=_of(str, license_),
             homepage=_opt_str(homepage),
             levels=tuple(Level(*_strs(x, 3)) for x in _list(manifest["levels"])),
             categories=tuple(Category(*_strs(x, 3)) for x in _list(manifest["categories"])),
@@ -241,15 +244,15 @@ def _load(entry: dict[str, Any], path: Path, root: Path) -> FileVerdict:
 
 
 def _load_question(q: dict[str, Any], path: Path) -> Question:
-    question, level, answer, explanation = (_str(x) for x in _list(q["texts"], 4))
+    question, level, answer, explanation = (_of(str, x) for x in _list(q["texts"], 4))
     code = None
     if q["code"] is not None:
         language, source, check, runnable, reason, source_at, check_at = _list(q["code"], 7)
         code = Code(
-            language=_str(language),
-            source=_str(source),
+            language=_of(str, language),
+            source=_of(str, source),
             check=_opt_str(check),
-            runnable=_bool(runnable),
+            runnable=_of(bool, runnable),
             reason=_opt_str(reason),
             source_location=None if source_at is None else _at(source_at, path),
             check_location=None if check_at is None else _at(check_at, path),
@@ -257,17 +260,17 @@ def _load_question(q: dict[str, Any], path: Path) -> Question:
     references = []
     for reference in _list(q["references"]):
         title, url = _list(reference, 2)
-        references.append(Reference(_str(title), _str(url)))
+        references.append(Reference(_of(str, title), _of(str, url)))
     follow_ups = []
     for follow_up in _list(q["follow_ups"]):
         text, short, see = _list(follow_up, 3)
-        follow_ups.append(FollowUp(_str(text), _opt_str(short), _opt_str(see)))
+        follow_ups.append(FollowUp(_of(str, text), _opt_str(short), _opt_str(see)))
     places = []
     for field in _list(q["fields"]):
         name, line, column, literal = _list(field, 4)
-        places.append((_str(name), _at([line, column], path), _bool(literal)))
+        places.append((_of(str, name), _at([line, column], path), _of(bool, literal)))
     return Question(
-        id=_str(q["id"]),
+        id=_of(str, q["id"]),
         question=question,
         level=level,
         categories=_strs(q["categories"]),
@@ -280,7 +283,7 @@ def _load_question(q: dict[str, Any], path: Path) -> Question:
         pitfalls=_strs(q["pitfalls"]),
         related=_strs(q["related"]),
         location=_at(q["at"], path),
-        retired=_bool(q["retired"]),
+        retired=_of(bool, q["retired"]),
         field_locations=tuple(places),
     )
 
@@ -290,9 +293,10 @@ def _at(value: object, path: Path) -> Location:
     return Location(path, _int(line), _int(column))
 
 
-def _dict(value: object) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise _Malformed("a mapping")
+def _of(kind: type[T], value: object) -> T:
+    """``value`` if it is a ``kind`` (a bool is no int here), else the entry is malformed."""
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise _Malformed(kind.__name__)
     return value
 
 
@@ -302,27 +306,17 @@ def _list(value: object, length: int | None = None) -> list[Any]:
     return value
 
 
-def _str(value: object) -> str:
-    if not isinstance(value, str):
-        raise _Malformed("a string")
-    return value
-
-
 def _opt_str(value: object) -> str | None:
-    return None if value is None else _str(value)
+    return None if value is None else _of(str, value)
 
 
 def _strs(value: object, length: int | None = None) -> tuple[str, ...]:
-    return tuple(_str(item) for item in _list(value, length))
+    return tuple(_of(str, item) for item in _list(value, length))
 
 
 def _int(value: object) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+    """A line or column."""
+    number = _of(int, value)
+    if number < 0:
         raise _Malformed("a line or column")
-    return value
-
-
-def _bool(value: object) -> bool:
-    if not isinstance(value, bool):
-        raise _Malformed("true or false")
-    return value
+    return number
