@@ -3,7 +3,9 @@
 Every exporter places this HTML; none re-renders Markdown. The stage is pure: the same bank
 gives byte-identical HTML. It reports what it cannot finish for every format as problems
 (:func:`render_problems`: TeX a math renderer cannot convert), so ``validate``, which runs
-load, check and render in that order, reports them with the rest. Math is left as TeX inside marked elements::
+load, check and render in that order, reports them with the rest.
+
+Math is left as TeX inside marked elements::
 
     <span class="math math-inline">TeX</span>     <div class="math math-display">TeX</div>
 
