@@ -96,7 +96,10 @@ def validate(bank_dir: Path, strict: bool, output_format: str) -> None:
     from deckbuilder.validate import check_bank
 
     # The build's cache: verdicts of unchanged files, and renderings a build reuses.
-    result = check_bank(bank_dir, ContentCache.default())
+    cache = ContentCache.default()
+    result = check_bank(bank_dir, cache)
+    if result.files_checked:
+        cache.prune()  # only a run that wrote can have grown it
     if output_format == "json":
         files = {"checked": result.files_checked, "cached": result.files_cached}
         click.echo(report_as_json(result.problems, questions=result.questions, files=files))
@@ -509,10 +512,11 @@ def lock_ids(bank_dir: Path) -> None:
 
 
 def _load(bank_dir: Path):  # type: ignore[no-untyped-def]
+    from deckbuilder.contentcache import ContentCache
     from deckbuilder.validate import load_valid_bank
 
     try:
-        bank, _warnings = load_valid_bank(bank_dir)
+        bank, _warnings = load_valid_bank(bank_dir, cache=ContentCache.default())
     except BankError as exc:
         _fail_with_problems(exc)
     return bank
