@@ -182,7 +182,10 @@ class ContentCache:
         for _, size, path in sorted(entries):
             if total <= max_bytes:
                 break
-            path.unlink(missing_ok=True)
+            try:
+                path.unlink(missing_ok=True)
+            except OSError:  # a read-only cache is no error: it only costs room
+                return
             total -= size
 
     def _key(self, kind: str, inputs: object, ours: bool = True) -> str:
