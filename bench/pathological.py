@@ -28,7 +28,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from deckbuilder.validate import MAX_PARSE_COST_PER_FIELD, parse_cost
+from deckbuilder.rules.markdown import MAX_PARSE_COST_PER_FIELD, parse_cost
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = ROOT / "tests" / "banks" / "valid" / "bank.yaml"

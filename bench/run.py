@@ -1,13 +1,17 @@
 """One entry point for the numbers that matter to maintainers and CI.
 
     .venv/bin/python bench/run.py [--scale 10] [--repeat 3] [--bank questions] [--no-edits]
-                                  [--no-check-code | --only-check-code]
+                                  [--no-check-code | --only-check-code | --only-validate]
 
 For the real bank and a synthetic bank ``--scale`` times larger it measures, ``--repeat``
 times each, and prints medians (wall and CPU seconds) and ratios to the floors:
 
+- ``deckbuilder --help``: the floor of every command (starting Python, Click, deckbuilder);
 - ``validate``: ``deckbuilder validate`` in a fresh process (what a pre-commit hook costs),
-  with an empty content cache and with a warm one;
+  with an empty cache and with a warm one (every verdict cached), each as a ratio of the
+  ``--help`` wall time; for the synthetic bank also ``x N / real``, its wall time over the real
+  bank's (linear scaling would be about ``--scale``, less where start-up dominates).
+  ``--only-validate`` measures just these, in a minute;
 - ``full build``: ``deckbuilder build --force`` of every format in a fresh process;
 - ``no-change rebuild``: the same command again without ``--force`` (everything up to date);
 - ``edit: explanation`` / ``edit: answer``: one question's explanation (or short answer)
@@ -48,10 +52,10 @@ from common import EPOCH, measure, write_synthetic_bank
 from weasyprint import CSS, HTML
 
 from deckbuilder.build_context import BuildContext, Staging
-from deckbuilder.contentcache import ENVIRONMENT_VARIABLE
+from deckbuilder.contentcache import ENVIRONMENT_VARIABLE, ContentCache
 from deckbuilder.exporters import anki, pdf
 from deckbuilder.render import render_bank
-from deckbuilder.validate import load_valid_bank
+from deckbuilder.validate import check_bank, load_valid_bank
 
 DECKBUILDER = [sys.executable, "-m", "deckbuilder"]
 
@@ -77,21 +81,33 @@ def main() -> None:
     checks.add_argument(
         "--only-check-code", action="store_true", help="run only the check-code stages"
     )
+    checks.add_argument(
+        "--only-validate", action="store_true", help="run only --help and the validate stages"
+    )
     args = parser.parse_args()
-    real_size = len(load_valid_bank(args.bank)[0].questions)
+    real_size = check_bank(args.bank, ContentCache.default()).questions
     print(f"{'bank':<22}{'stage':<20}{'median wall s':>14}{'median CPU s':>14}{'ratio':>8}")
-    if args.check_code:
+    if args.check_code and not args.only_validate:
         bench_check_code("real", args.bank, args.repeat)
     if args.only_check_code:
         return
-    bench_bank("real", args.bank, args.repeat, args.edits)
+    floor = median(lambda: run([*DECKBUILDER, "--help"], dict(os.environ)), args.repeat)
+    show("", "deckbuilder --help", floor)
+    builds = not args.only_validate
+    real = bench_bank("real", args.bank, args.repeat, args.edits, floor[0], builds)
     with tempfile.TemporaryDirectory(prefix="bench-") as folder:
         synthetic = Path(folder) / "bank"
         write_synthetic_bank(synthetic, real_size * args.scale)
-        bench_bank(f"synthetic x{args.scale}", synthetic, args.repeat, args.edits)
+        label = f"synthetic x{args.scale}"
+        scaled = bench_bank(label, synthetic, args.repeat, args.edits, floor[0], builds)
+    for stage, this, that in zip(("cold", "warm"), scaled, real, strict=True):
+        show("", f"{stage}, x{args.scale} / real", this, this[0] / that[0])
 
 
-def bench_bank(label: str, source_bank: Path, repeat: int, edits: bool) -> None:
+def bench_bank(
+    label: str, source_bank: Path, repeat: int, edits: bool, floor: float, builds: bool
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Every stage on a copy of ``source_bank``; returns the cold and warm validate times."""
     with tempfile.TemporaryDirectory(prefix="bench-out-") as scratch:
         out, cache, bank_dir = (Path(scratch) / name for name in ("out", "cache", "bank"))
         shutil.copytree(source_bank, bank_dir)  # the edit stages change it
@@ -107,45 +123,54 @@ def bench_bank(label: str, source_bank: Path, repeat: int, edits: bool) -> None:
             shutil.rmtree(cache, ignore_errors=True)
             return run(validate, env)
 
-        show(label, "validate (cold)", median(cold_validate, repeat))
-        show("", "validate (warm)", median(lambda: run(validate, env), repeat))
-        show("", "full build", median(lambda: run([*build, "--force"], env), repeat))
-        show("", "no-change rebuild", median(lambda: run(build, env), repeat))
-        counter = itertools.count()
-        for field in ("explanation", "answer") if edits else ():
-            # Each sample: edit, rebuild with the cache, then rebuild the same edited bank from
-            # nothing. One more line can move page breaks and change what the layout costs, so
-            # the fair comparison is with the same bank, not with the unedited full build.
-            samples = []
-            for _ in range(repeat):
-                edit_one_question(bank_dir, field, f"Benchmark edit {next(counter)}.")
-                samples.append((run(build, env), run([*build, "--force"], env)))
-            cached = (
-                statistics.median(s[0][0] for s in samples),
-                statistics.median(s[0][1] for s in samples),
-            )
-            cold = (
-                statistics.median(s[1][0] for s in samples),
-                statistics.median(s[1][1] for s in samples),
-            )
-            show("", f"edit: {field}", cached, cached[1] / cold[1])
-            show("", "  same bank, --force", cold)
+        cold = median(cold_validate, repeat)
+        show(label, "validate (cold)", cold, cold[0] / floor)
+        warm = median(lambda: run(validate, env), repeat)
+        show("", "validate (warm)", warm, warm[0] / floor)
+        if builds:
+            bench_builds(bank_dir, out, env, build, repeat, edits)
+        return cold, warm
 
-        rendered = render_bank(load_valid_bank(bank_dir)[0])
-        context = BuildContext(output=Path(out), source_date_epoch=EPOCH)
-        staging = Staging(Path(out))
-        pdf_time = median(lambda: timed(lambda: pdf.export(rendered, context, staging)), repeat)
-        documents = pdf.print_documents(rendered, context)
-        weasy = median(lambda: timed(lambda: [weasyprint(d) for d in documents]), repeat)
-        show("", "pdf export", pdf_time, pdf_time[1] / weasy[1])
-        show("", "weasyprint floor", weasy)
-        anki_time = median(lambda: timed(lambda: anki.export(rendered, context, staging)), repeat)
-        floor = median(
-            lambda: timed(lambda: genanki_floor(rendered, Path(out) / "floor.apkg")), repeat
+
+def bench_builds(
+    bank_dir: Path, out: Path, env: dict[str, str], build: list[str], repeat: int, edits: bool
+) -> None:
+    """Full build, no-change rebuild, the edit loop and the two heavy exporters."""
+    show("", "full build", median(lambda: run([*build, "--force"], env), repeat))
+    show("", "no-change rebuild", median(lambda: run(build, env), repeat))
+    counter = itertools.count()
+    for field in ("explanation", "answer") if edits else ():
+        # Each sample: edit, rebuild with the cache, then rebuild the same edited bank from
+        # nothing. One more line can move page breaks and change what the layout costs, so
+        # the fair comparison is with the same bank, not with the unedited full build.
+        samples = []
+        for _ in range(repeat):
+            edit_one_question(bank_dir, field, f"Benchmark edit {next(counter)}.")
+            samples.append((run(build, env), run([*build, "--force"], env)))
+        cached = (
+            statistics.median(s[0][0] for s in samples),
+            statistics.median(s[0][1] for s in samples),
         )
-        show("", "anki export", anki_time, anki_time[1] / floor[1])
-        show("", "genanki floor", floor)
-        staging.discard()
+        cold = (
+            statistics.median(s[1][0] for s in samples),
+            statistics.median(s[1][1] for s in samples),
+        )
+        show("", f"edit: {field}", cached, cached[1] / cold[1])
+        show("", "  same bank, --force", cold)
+
+    rendered = render_bank(load_valid_bank(bank_dir)[0])
+    context = BuildContext(output=Path(out), source_date_epoch=EPOCH)
+    staging = Staging(Path(out))
+    pdf_time = median(lambda: timed(lambda: pdf.export(rendered, context, staging)), repeat)
+    documents = pdf.print_documents(rendered, context)
+    weasy = median(lambda: timed(lambda: [weasyprint(d) for d in documents]), repeat)
+    show("", "pdf export", pdf_time, pdf_time[1] / weasy[1])
+    show("", "weasyprint floor", weasy)
+    anki_time = median(lambda: timed(lambda: anki.export(rendered, context, staging)), repeat)
+    floor = median(lambda: timed(lambda: genanki_floor(rendered, Path(out) / "floor.apkg")), repeat)
+    show("", "anki export", anki_time, anki_time[1] / floor[1])
+    show("", "genanki floor", floor)
+    staging.discard()
 
 
 def bench_check_code(label: str, bank: Path, repeat: int) -> None:

@@ -33,7 +33,10 @@ def test_validate_json_lists_every_problem(
     monkeypatch.chdir(SEMANTIC)
     result = runner.invoke(main, ["validate", "--bank", ".", "--format", "json"])
     assert result.exit_code == 1
-    problems = json.loads(result.stdout)
+    report = json.loads(result.stdout)
+    assert report["questions"] == 0  # the bank has errors
+    assert sum(report["files"].values()) == 3  # bank.yaml, a.yaml, b.yaml (see test_verdicts)
+    problems = report["problems"]
     assert len(problems) == 16
     assert problems[0] == {
         "file": "a.yaml",

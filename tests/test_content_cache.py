@@ -209,3 +209,18 @@ def test_a_cache_inside_the_bank_folder_is_not_read_as_bank_content(
     monkeypatch.setenv(ENVIRONMENT_VARIABLE, str(bank_copy / ".deckbuilder-cache"))
     run(bank_copy, tmp_path / "a", FAST_FORMATS)
     assert run(bank_copy, tmp_path / "b", FAST_FORMATS).rendered_now == 0
+
+
+def test_trimming_a_cache_that_cannot_be_written_is_no_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """validate and build trim the cache after writing; a read-only one only costs room."""
+    cache = ContentCache(tmp_path / "cache")
+    cache.put_json("kind", "inputs", ["value"])
+
+    def refuse(self: Path, missing_ok: bool = False) -> None:
+        raise PermissionError(13, "Read-only file system", str(self))
+
+    monkeypatch.setattr(Path, "unlink", refuse)
+    cache.prune(max_bytes=0)
+    assert len(list((tmp_path / "cache").glob("??/*"))) == 1

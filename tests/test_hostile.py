@@ -193,7 +193,9 @@ def test_pdf_build_refuses_every_fetch_and_names_the_question(
         image_question("a.svg"),
         files={"topic/a.svg": svg(f'<image href="{href}" width="5" height="5"/>')},
     )
-    monkeypatch.setattr("deckbuilder.validate.unsafe_svg", lambda path: iter(()))
+    monkeypatch.setattr("deckbuilder.rules.media.unsafe_svg", lambda path: iter(()))
+    # A cache of its own: the verdict this patched check gives must reach no other test.
+    monkeypatch.setenv(ENVIRONMENT_VARIABLE, str(tmp_path / "cache"))
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     out = tmp_path / "dist"
     result = run(runner, "build", "--bank", str(bank), "-o", str(out), "-f", "pdf", "-j", "1")
@@ -690,7 +692,11 @@ def test_content_classes_do_not_break_the_page_or_hide_text(
 
 def test_the_parse_cost_of_one_file_is_bounded(tmp_path: Path, runner: CliRunner) -> None:
     """Fields each under the per-field bound still cost quadratic time: each file has a budget."""
-    from deckbuilder.validate import MAX_PARSE_COST_PER_FIELD, MAX_PARSE_COST_PER_FILE, parse_cost
+    from deckbuilder.rules.markdown import (
+        MAX_PARSE_COST_PER_FIELD,
+        MAX_PARSE_COST_PER_FILE,
+        parse_cost,
+    )
 
     text = "Enough plain words to explain the answer at length. " + "[a](" * 340
     assert parse_cost(text + "\n") <= MAX_PARSE_COST_PER_FIELD

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from deckbuilder.errors import Location
-from deckbuilder.loader import MAX_DEPTH, MAX_FILE_BYTES, load_file
+from deckbuilder.loader import MAX_DEPTH, load_file
+from deckbuilder.sources import MAX_FILE_BYTES
 
 
 def write(tmp_path: Path, text: str | bytes, name: str = "q.yaml") -> Path:

@@ -59,7 +59,7 @@ def test_documented_formats_are_the_registered_ones() -> None:
 
 
 def test_documented_rules_are_the_rules_the_validator_can_emit() -> None:
-    sources = "".join(p.read_text() for p in (ROOT / "src" / "deckbuilder").glob("*.py"))
+    sources = "".join(p.read_text() for p in (ROOT / "src" / "deckbuilder").rglob("*.py"))
     table = re.search(r"### What `validate` checks\n(.*?)\n\n## ", README, re.S)
     assert table
     documented = set(re.findall(r"`([a-z0-9-]+)`", table.group(1)))

@@ -39,6 +39,24 @@ def test_every_registered_rule_has_a_one_line_doc_and_is_emitted_somewhere() -> 
         assert f'"{rule.id}"' in sources_without_registry, f"{rule.id} is never emitted"
 
 
+#: Where each family's rules are emitted (see the registry's docstring).
+FAMILY_MODULES = {
+    "files": ("sources.py", "loader.py", "validate.py"),
+    "identity": ("rules/identity.py", "releases.py"),
+    "markdown": ("rules/markdown.py",),
+    **{
+        family: (f"rules/{family}.py",) for family in ("schema", "media", "math", "code", "writing")
+    },
+}
+
+
+def test_every_rule_is_emitted_by_the_module_of_its_family() -> None:
+    package = ROOT / "src" / "deckbuilder"
+    for rule in RULES.values():
+        sources = "".join((package / name).read_text() for name in FAMILY_MODULES[rule.family])
+        assert f'"{rule.id}"' in sources, f"{rule.id} is not emitted by its {rule.family} module"
+
+
 BANK_DIRS = sorted(
     p for p in [*BANKS.iterdir(), *(BANKS / "invalid").iterdir()] if (p / "bank.yaml").exists()
 )

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from deckbuilder.exporters.html import mathml
 from deckbuilder.exporters.pdf import _svg_img
-from deckbuilder.validate import _tex_problems
+from deckbuilder.rules.math import tex_problems
 
 ATOMS = st.sampled_from(
     ["x", "y", "2", "n", r"\alpha", r"\theta", r"\infty", r"\cdot", "+", "-", "=", "<", r"\le",
@@ -56,7 +56,7 @@ FORMULAS = st.recursive(ATOMS, _combine, max_leaves=6)
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(FORMULAS, st.sampled_from(["inline", "display"]))
 def test_what_validate_accepts_every_renderer_converts(tex: str, kind: str) -> None:
-    if list(_tex_problems(tex)):
+    if list(tex_problems(tex)):
         return  # refused, with a located message: nothing reaches a renderer
     mathml(kind, tex)
     _svg_img(kind, tex, 13.3)

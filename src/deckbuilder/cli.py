@@ -16,7 +16,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from deckbuilder import __version__
-from deckbuilder.errors import BankError, BuildError, Problem, Severity, problems_as_json
+from deckbuilder.errors import BankError, BuildError, Problem, Severity, report_as_json
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_PROBLEMS = 1
@@ -93,15 +93,22 @@ def validate(bank_dir: Path, strict: bool, output_format: str) -> None:
     Reports every problem in every file at once, as FILE:LINE:COLUMN: SEVERITY: MESSAGE [RULE].
     """
     from deckbuilder.contentcache import ContentCache
-    from deckbuilder.validate import validate_bank
+    from deckbuilder.validate import check_bank
 
-    # The build's cache: a pre-commit hook re-renders only the questions a commit changed.
-    result = validate_bank(bank_dir, ContentCache.default())
-    _print_problems(result.problems, output_format)
+    # The build's cache: verdicts of unchanged files, and renderings a build reuses.
+    cache = ContentCache.default()
+    result = check_bank(bank_dir, cache)
+    if result.files_checked:
+        cache.prune()  # only a run that wrote can have grown it
+    if output_format == "json":
+        files = {"checked": result.files_checked, "cached": result.files_cached}
+        click.echo(report_as_json(result.problems, questions=result.questions, files=files))
+    else:
+        _print_problems(result.problems, output_format)
     if output_format == "text":
         summary = f"{len(result.errors)} error(s), {len(result.warnings)} warning(s)"
-        if result.bank is not None:
-            summary = f"{len(result.bank.questions)} questions; {summary}"
+        if result.questions:
+            summary = f"{result.questions} questions; {summary}"
         click.echo(summary, err=True)
     if result.failed(strict):
         sys.exit(EXIT_PROBLEMS)
@@ -353,7 +360,7 @@ def stats(bank_dir: Path, output_format: str) -> None:
 @click.argument("kind", type=click.Choice(["questions", "bank"]), default="questions")
 def schema(kind: str) -> None:
     """Print the JSON Schema of a question file (default) or of bank.yaml."""
-    from deckbuilder.validate import schema_text
+    from deckbuilder.rules.schema import schema_text
 
     click.echo(schema_text(kind), nl=False)
 
@@ -505,19 +512,18 @@ def lock_ids(bank_dir: Path) -> None:
 
 
 def _load(bank_dir: Path):  # type: ignore[no-untyped-def]
+    from deckbuilder.contentcache import ContentCache
     from deckbuilder.validate import load_valid_bank
 
     try:
-        bank, _warnings = load_valid_bank(bank_dir)
+        bank, _warnings = load_valid_bank(bank_dir, cache=ContentCache.default())
     except BankError as exc:
         _fail_with_problems(exc)
     return bank
 
 
 def _print_problems(problems: tuple[Problem, ...] | list[Problem], output_format: str) -> None:
-    if output_format == "json":
-        click.echo(problems_as_json(list(problems)))
-        return
+    """``text`` (to stderr) or ``github`` annotations (to stdout)."""
     for problem in problems:
         line = problem.format_github() if output_format == "github" else problem.format_text()
         click.echo(line, err=output_format == "text")

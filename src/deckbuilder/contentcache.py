@@ -21,11 +21,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
+import re
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterable
 from functools import cache
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +36,15 @@ DEFAULT_FOLDER = ".deckbuilder-cache"
 ENVIRONMENT_VARIABLE = "DECKBUILDER_CACHE_DIR"
 #: Room for a few dozen versions of the real bank's study guide (7 MiB each).
 MAX_BYTES = 256 * 2**20
-#: Libraries whose version changes what the cached steps produce.
+#: Libraries whose version changes what the cached steps produce: rendering, drawing and
+#: laying out, and judging a file (``verdicts``: YAML, schema, CommonMark, SVG, confusables).
 _LIBRARIES = (
+    "pyyaml",
+    "jsonschema",
+    "jsonschema-rs",
+    "markdown-it-py",
+    "defusedxml",
+    "confusable-homoglyphs",
     "markdown",
     "pymdown-extensions",
     "pygments",
@@ -77,14 +84,32 @@ def tool_digest() -> str:
 
 def library_versions(names: Iterable[str]) -> str:
     """``name=version`` of each installed distribution (``absent`` if not installed)."""
-    parts = []
-    for name in names:
+    installed = _installed_versions()
+    return "".join(f"{name}={installed.get(_canonical(name), 'absent')}\0" for name in names)
+
+
+@cache
+def _installed_versions() -> dict[str, str]:
+    """Versions by canonical name, from the ``name-version.dist-info`` folders on ``sys.path``
+    (the wheel standard), first found first, as ``importlib.metadata`` finds them. Importing
+    that module would cost more than the rest of a warm ``validate``."""
+    found: dict[str, str] = {}
+    for folder in sys.path:
         try:
-            version = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            version = "absent"
-        parts.append(f"{name}={version}\0")
-    return "".join(parts)
+            entries = os.listdir(folder or ".")
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.endswith(".dist-info"):
+                name, _, version = entry.removesuffix(".dist-info").partition("-")
+                found.setdefault(_canonical(name), version)
+    return found
+
+
+def _canonical(name: str) -> str:
+    """PEP 503's normalised project name: ``PyYAML`` -> ``pyyaml``, ``jsonschema_rs`` ->
+    ``jsonschema-rs``."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 class ContentCache:
@@ -157,7 +182,10 @@ class ContentCache:
         for _, size, path in sorted(entries):
             if total <= max_bytes:
                 break
-            path.unlink(missing_ok=True)
+            try:
+                path.unlink(missing_ok=True)
+            except OSError:  # a read-only cache is no error: it only costs room
+                return
             total -= size
 
     def _key(self, kind: str, inputs: object, ours: bool = True) -> str:
@@ -184,6 +212,8 @@ class ContentCache:
         path = self._path(key)
         if path is None or self.folder is None:
             return
+        import tempfile  # only a run that writes pays for importing it
+
         try:
             if not self.folder.is_dir():
                 self.folder.mkdir(parents=True)

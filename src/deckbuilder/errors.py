@@ -97,8 +97,10 @@ def sort_problems(problems: Iterable[Problem]) -> list[Problem]:
     return sorted(problems, key=lambda p: (p.location, p.rule, p.message))
 
 
-def problems_as_json(problems: Sequence[Problem], root: Path | None = None) -> str:
-    return json.dumps([p.as_dict(root) for p in problems], indent=2, ensure_ascii=False)
+def report_as_json(problems: Sequence[Problem], **summary: object) -> str:
+    """``{"problems": [...], **summary}``: every problem for tools, and the run's counts."""
+    report = {"problems": [p.as_dict() for p in problems], **summary}
+    return json.dumps(report, indent=2, ensure_ascii=False)
 
 
 class BankError(Exception):

@@ -13,10 +13,7 @@ a :class:`~deckbuilder.errors.Problem`, never a traceback.
 from __future__ import annotations
 
 import codecs
-import errno
-import os
 import re
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,9 +27,8 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import Resolver
 
 from deckbuilder.errors import Location, Problem, error
+from deckbuilder.sources import read_source
 
-#: Larger files are refused unread: the real bank's files are a few hundred KiB at most.
-MAX_FILE_BYTES = 2 * 1024 * 1024
 #: Nesting deeper than this is not a question bank; stop before Python's recursion limit.
 MAX_DEPTH = 40
 
@@ -128,73 +124,20 @@ class _PositionLoader(Composer, CParser, SafeConstructor, Resolver):
             self._depth -= 1
 
 
-def regular_file_problem(path: Path, root: Path | None = None) -> Problem | None:
-    """Why ``path`` is not a regular file inside ``root`` that may be read, or ``None``.
-
-    Checked with ``lstat`` before anything is opened: a device (``/dev/zero``), a FIFO (which
-    would block for ever), a directory, a symlink loop, or a symlink that leaves the bank
-    folder is named, never read.
-    """
-    whole_file = Location(path)
-    try:
-        status = os.lstat(path)
-        if stat.S_ISLNK(status.st_mode):
-            target = path.resolve(strict=True)
-            if root is not None and not target.is_relative_to(root.resolve()):
-                return error(
-                    whole_file,
-                    "not-a-regular-file",
-                    "symbolic link points outside the bank folder; copy the file into it",
-                )
-            status = os.stat(path)
-    except RuntimeError:  # Python < 3.13 reports a symlink loop so
-        return error(whole_file, "not-a-regular-file", "symbolic link loop")
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            return error(whole_file, "not-a-regular-file", "symbolic link loop")
-        return error(whole_file, "unreadable", f"cannot read file: {exc.strerror}")
-    if stat.S_ISREG(status.st_mode):
-        return None
-    kind = (
-        "a folder"
-        if stat.S_ISDIR(status.st_mode)
-        else "a FIFO (named pipe)"
-        if stat.S_ISFIFO(status.st_mode)
-        else "a device"
-        if stat.S_ISCHR(status.st_mode) or stat.S_ISBLK(status.st_mode)
-        else "a socket or other special file"
-    )
-    return error(whole_file, "not-a-regular-file", f"{path.name} is {kind}, not a YAML file")
-
-
 def load_file(path: Path, root: Path | None = None) -> tuple[Document | None, list[Problem]]:
-    """Parse one YAML file; on failure return ``None`` and the problems that stopped it.
+    """Read and parse one YAML file; on failure return ``None`` and the problems that stopped it.
 
     Only a regular file is opened (symlinks must stay inside ``root`` when it is given).
     """
+    raw = read_source(path, root)
+    if isinstance(raw, Problem):
+        return None, [raw]
+    return parse_source(path, raw)
+
+
+def parse_source(path: Path, raw: bytes) -> tuple[Document | None, list[Problem]]:
+    """Parse the bytes of one YAML file (see :func:`load_file`)."""
     whole_file = Location(path)
-    refused = regular_file_problem(path, root)
-    if refused is not None:
-        return None, [refused]
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        return None, [error(whole_file, "unreadable", f"cannot read file: {exc.strerror}")]
-    if size > MAX_FILE_BYTES:
-        limit = MAX_FILE_BYTES // (1024 * 1024)
-        return None, [
-            error(
-                whole_file,
-                "file-too-large",
-                f"file is {size / (1024 * 1024):.1f} MiB; a bank file may be at most {limit} MiB"
-                " (split it by topic)",
-            )
-        ]
-    try:
-        with path.open("rb") as file:
-            raw = file.read(MAX_FILE_BYTES + 1)  # the size may have changed since stat
-    except OSError as exc:
-        return None, [error(whole_file, "unreadable", f"cannot read file: {exc.strerror}")]
     text, problem = _decode(path, raw)
     if problem is not None:
         return None, [problem]

@@ -7,6 +7,7 @@ would run its scripts. So every SVG the bank uses is parsed (with defusedxml: no
 entity expansion) and must be a self-contained drawing: references only to its own
 ``#fragments`` or to raster ``data:`` images, no scripts, no event attributes, no
 ``foreignObject``. The PDF exporter's URL fetcher then refuses whatever still asks.
+An image link is relative to the question's file (:func:`media_path`).
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import unquote
 from xml.etree.ElementTree import Element
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
+
+from deckbuilder.model import Question
 
 #: Elements that run code or embed a document of another kind.
 _FORBIDDEN_ELEMENTS = {"script", "foreignobject", "iframe", "embed", "object", "handler"}
@@ -87,3 +91,16 @@ def _unsafe_css(css: str, where: str) -> Iterator[str]:
     for target in _CSS_URL.findall(css):
         if not _LOCAL_REFERENCE.match(target):
             yield f"SVG {where} refers to url({target[:80]}); only url(#id) is allowed"
+
+
+def media_path(question: Question, relative: str) -> Path:
+    """Where an image link of a question's Markdown points (relative to its YAML file)."""
+    return (question.location.path.parent / unquote(relative)).resolve()
+
+
+def resolve_media(question: Question, relative: str, root: Path) -> Path | None:
+    """The image file a link names, if it exists inside the bank folder; else ``None``."""
+    candidate = media_path(question, relative)
+    if not candidate.is_relative_to(root.resolve()) or not candidate.is_file():
+        return None
+    return candidate

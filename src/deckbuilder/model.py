@@ -110,6 +110,14 @@ class Question:
                 return location, literal
         return self.location, False
 
+    def locate(self, name: str, text: str, offset: int) -> Location:
+        """Where ``offset`` in field ``name`` (whose text is ``text``) is: its exact line for
+        ``|`` blocks (lines map 1:1), the field's start otherwise."""
+        start, literal = self.field_location(name)
+        if not literal:
+            return start
+        return Location(start.path, start.line + text.count("\n", 0, offset), start.column)
+
 
 @dataclass(frozen=True)
 class Bank:

@@ -1,7 +1,11 @@
 """Markdown, code and math -> sanitised HTML, once per question.
 
 Every exporter places this HTML; none re-renders Markdown. The stage is pure: the same bank
-gives byte-identical HTML. Math is left as TeX inside marked elements::
+gives byte-identical HTML. It reports what it cannot finish for every format as problems
+(:func:`render_problems`: TeX a math renderer cannot convert), so ``validate``, which runs
+load, check and render in that order, reports them with the rest.
+
+Math is left as TeX inside marked elements::
 
     <span class="math math-inline">TeX</span>     <div class="math math-display">TeX</div>
 
@@ -22,7 +26,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeGuard
-from urllib.parse import unquote
 
 import markdown
 import nh3
@@ -31,8 +34,10 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.token import STANDARD_TYPES
 
-from deckbuilder.contentcache import ContentCache, tree_digest
+from deckbuilder.contentcache import ContentCache
+from deckbuilder.errors import Problem, error
 from deckbuilder.mdsource import separate_lists
+from deckbuilder.media import resolve_media
 from deckbuilder.model import (
     Bank,
     Media,
@@ -41,6 +46,8 @@ from deckbuilder.model import (
     RenderedFollowUp,
     RenderedQuestion,
 )
+from deckbuilder.rules.math import clip, formula_problems
+from deckbuilder.sources import media_digest
 
 #: Tags a rendered field may contain. Everything else (script, style, iframe, form...) goes.
 ALLOWED_TAGS = {
@@ -214,6 +221,22 @@ def pygments_css(style: str, scope: str = ".highlight") -> str:
     return "\n".join(line for line in css.splitlines() if line.startswith(scope))
 
 
+def render_problems(rendered: Sequence[RenderedQuestion]) -> Iterator[Problem]:
+    """What the render stage marked but an exporter could not finish: each formula must
+    convert in every math renderer (the math rules, ``rules.math``), located at the formula."""
+    for item in rendered:
+        question = item.source
+        fields = zip(question.markdown_fields(), item.html_fields(), strict=True)
+        for (name, text), fragment in fields:
+            for _kind, tex in iter_math(fragment):
+                for rule, why in formula_problems(tex):
+                    yield error(
+                        question.locate(name, text, max(text.find(tex), 0)),
+                        rule,
+                        f"{name}: TeX `{clip(tex)}` {why}",
+                    )
+
+
 def iter_math(fragment: str) -> Iterator[tuple[str, str]]:
     """Yield ``(kind, tex)`` for every math element of a rendered fragment."""
     for match in MATH_ELEMENT.finditer(fragment):
@@ -246,19 +269,6 @@ def embed_media(fragment: str, uris: dict[str, str]) -> str:
     for name, uri in uris.items():
         fragment = fragment.replace(f'src="{name}"', f'src="{uri}"')
     return fragment
-
-
-def media_path(question: Question, relative: str) -> Path:
-    """Where an image link of a question's Markdown points (relative to its YAML file)."""
-    return (question.location.path.parent / unquote(relative)).resolve()
-
-
-def resolve_media(question: Question, relative: str, root: Path) -> Path | None:
-    """The image file a link names, if it exists inside the bank folder; else ``None``."""
-    candidate = media_path(question, relative)
-    if not candidate.is_relative_to(root.resolve()) or not candidate.is_file():
-        return None
-    return candidate
 
 
 def render_question(
@@ -312,16 +322,20 @@ def render_bank(bank: Bank, cache: ContentCache | None = None) -> RenderedBank:
 
 
 def render_questions(
-    questions: Sequence[Question], root: Path, cache: ContentCache | None = None
+    questions: Sequence[Question],
+    root: Path,
+    cache: ContentCache | None = None,
+    media_files: str | None = None,
 ) -> tuple[RenderedQuestion, ...]:
     """Each question rendered, or read back from ``cache`` when its inputs did not change.
 
     The inputs are the Markdown fields, the code, the file the question is in (image links
-    are relative to it) and the bank's media files; not the id, level or number, so moving a
-    question to another level or file position does not render it again.
+    are relative to it) and the bank's media files (``media_files``, their digest, when the
+    caller has it); not the id, level or number, so moving a question to another level or
+    file position does not render it again.
     """
     cache = cache if cache is not None else ContentCache(None)
-    media_files = _media_digest(root)
+    media_files = media_files if media_files is not None else media_digest(root)
     converter: markdown.Markdown | None = None
     rendered = []
     for question in questions:
@@ -338,11 +352,6 @@ def render_questions(
             cache.put_json("render", inputs, _to_cached(result, root))
         rendered.append(result)
     return tuple(rendered)
-
-
-def _media_digest(root: Path) -> str:
-    """Every file of the bank that is not a question file: the images links may point to."""
-    return tree_digest(root, lambda path: path.suffix not in (".yaml", ".yml", ".json")).hex()
 
 
 _CACHED_TEXT = ("question_html", "answer_html", "explanation_html")

@@ -15,7 +15,6 @@ import unicodedata
 from collections.abc import Sequence
 from functools import cache
 
-from confusable_homoglyphs import confusables
 from rapidfuzz import fuzz, process
 
 #: Percent similarity of two skeletons above which questions are reported as near-duplicates.
@@ -27,6 +26,8 @@ _PREFERRED = ["latin", "common"]
 @cache
 def _latin_lookalike(character: str) -> str:
     """The Latin character ``character`` is confusable with, or itself."""
+    from confusable_homoglyphs import confusables  # 0.1 s to import: only for non-ASCII text
+
     found = confusables.is_confusable(character, greedy=True, preferred_aliases=_PREFERRED)
     for entry in found or ():
         for homoglyph in entry["homoglyphs"]:
@@ -44,12 +45,12 @@ def skeleton(text: str) -> str:
     return " ".join(_NOT_WORD.sub(" ", folded.casefold()).split())
 
 
-def near_duplicates(texts: Sequence[str]) -> list[tuple[int, int, int]]:
-    """``(first, second, score)`` for each pair of texts at least as similar as the bar.
+def near_duplicates(skeletons: Sequence[str]) -> list[tuple[int, int, int]]:
+    """``(first, second, score)`` for each pair of :func:`skeleton` texts at least as similar
+    as the bar.
 
-    ``first < second``, in the order of ``texts``; the score is a whole percentage.
+    ``first < second``, in the order of ``skeletons``; the score is a whole percentage.
     """
-    skeletons = [skeleton(text) for text in texts]
     # The Indel ratio of lengths a <= b is at most 2a / (a + b), so a text is only compared
     # with the texts not much longer than itself: sorted by length, a sliding window.
     widest = 200 / NEAR_DUPLICATE_SCORE - 1

@@ -20,8 +20,9 @@ import markdown
 
 from deckbuilder.build_context import Artifact, BuildContext, Staging
 from deckbuilder.mdsource import blocks, parse
+from deckbuilder.media import resolve_media
 from deckbuilder.model import Bank, Question, RenderedBank
-from deckbuilder.render import media_name, resolve_media
+from deckbuilder.render import media_name
 from deckbuilder.resources import template_environment
 from deckbuilder.sections import Section, answer_sections
 

@@ -2,8 +2,10 @@
 
 The registry is the one list of rules: the README's rule table is tested against it
 (tests/test_rules.py), and so is every diagnostic the fixture banks produce. Families follow
-the stages a bank goes through: files and YAML, the schema, identity across files, Markdown
-and links, media, math, code, and the writing standards.
+the stages a bank goes through: files and YAML (``sources``, ``loader``), then one module of
+this package per family: ``schema``, ``identity`` (across files; ``releases`` for released
+ids), ``markdown`` (Markdown and links), ``media``, ``math`` (run by the render stage on the
+formulas it marks), ``code`` and ``writing``. A test holds each rule to its family's module.
 """
 
 from __future__ import annotations
