@@ -24,6 +24,7 @@ from playwright.sync_api import Browser, Page, expect
 from conftest import ROOT
 from deckbuilder.build_context import BuildContext
 from deckbuilder.exporters.html import render_page
+from deckbuilder.model import RenderedBank
 from deckbuilder.render import render_bank
 from deckbuilder.validate import load_valid_bank
 
@@ -51,9 +52,14 @@ def _patient_expectations() -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def real_page(tmp_path_factory: pytest.TempPathFactory) -> str:
+def real_rendered() -> RenderedBank:
+    return render_bank(load_valid_bank(ROOT / "questions")[0])
+
+
+@pytest.fixture(scope="module")
+def real_page(tmp_path_factory: pytest.TempPathFactory, real_rendered: RenderedBank) -> str:
     folder = tmp_path_factory.mktemp("real")
-    rendered = render_bank(load_valid_bank(ROOT / "questions")[0])
+    rendered = real_rendered
     path = folder / f"{rendered.bank.slug}.html"
     path.write_text(
         render_page(rendered, BuildContext(output=folder, source_date_epoch=1_700_000_000)), "utf-8"
@@ -527,3 +533,14 @@ def test_printing_shows_the_filtered_cards_expanded(open_page: OpenPage) -> None
         expect(page.locator(f"#b-{card_id}")).to_be_visible()
     hidden = next(q.id for q in real_questions() if q.id not in ids)
     expect(page.locator(f"#q-{hidden}")).to_be_hidden()
+
+
+# --- size ---------------------------------------------------------------------------------------
+
+
+def test_the_real_page_stays_under_its_3_mb_budget(real_rendered: RenderedBank) -> None:
+    """The page carries the whole bank; markup that draws nothing must not creep back.
+    Measured on what a build ships: the active questions."""
+    context = BuildContext(output=ROOT, source_date_epoch=1_700_000_000)
+    size = len(render_page(real_rendered.active(), context).encode("utf-8"))
+    assert size < 3_000_000, f"the real bank's page is {size:,} bytes"
