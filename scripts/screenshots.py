@@ -32,7 +32,7 @@ def practice(page: Page) -> None:
 
 def reading(page: Page) -> None:
     page.fill("#search", "attention")
-    page.locator("#questions .toggle").nth(1).click()
+    page.locator("#questions .card:not([hidden]) .toggle").nth(1).click()
     page.evaluate("window.scrollTo(0, 0)")
 
 

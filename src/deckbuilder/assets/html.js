@@ -2,6 +2,9 @@
  * The study page's behaviour: theme, search (ranked, with marks and snippets), filters kept
  * in the URL hash, collapsing cards, keyboard, copying code, "learned" marks, and the
  * practice mode with FSRS scheduling, all kept in localStorage and in the export file.
+ * It also makes what only it uses, which the page does not ship: "Learned" buttons,
+ * snippets, the ids tying a card's parts together, code colours (sent as runs), and the
+ * titles of related questions (sent as numbers).
  *
  * deckbuilder inlines this file into the page unchanged; the page's Content-Security-Policy
  * admits it by its hash, and the vendored scheduler (ts-fsrs, global `FSRS`) by its own, and
@@ -20,7 +23,7 @@
   /* Search weights: a word in the question counts most, then answer, tags, the rest. */
   const WEIGHTS = { question: 8, answer: 4, tags: 2, body: 1 };
   /* A card graded in a round comes back in the same round when due within the day. */
-  const MARKED_CARDS = 120; // search marks go on at most this many shown cards
+  const FIRST_DRESSED = 12; // after a search, the best matches marked at once: over a screen
   const GRADES = ["", "Again", "Hard", "Good", "Easy"];
 
   const root = document.documentElement;
@@ -136,33 +139,60 @@
       const body = el.querySelector(".card-body");
       const answer = el.querySelector(".answer");
       const question = el.querySelector(".question");
+      const meta = el.querySelector(".meta");
+      const badge = meta.querySelector(".badge");
+      const tagLine = body.querySelector(".tags");
+      const tags = tagLine ? tagLine.textContent.replace(/#/g, "").trim() : "";
+      const toggle = el.querySelector(".toggle");
+      // The ids that tie a card's parts together for assistive technology matter only
+      // where the parts work together, with the script; the page ships without them.
+      question.id = `t-${el.id.slice(2)}`;
+      el.setAttribute("aria-labelledby", question.id);
+      body.id = `b-${el.id.slice(2)}`;
+      toggle.setAttribute("aria-controls", body.id);
       const bodyText = textOf(body, ":scope > section:not(.related)").replace(/\s+/g, " ");
       const bodyFolded = fold(bodyText);
+      // "Learned" works only with the script, so the script adds it (346 fewer buttons to ship).
+      const learn = document.createElement("button");
+      learn.type = "button";
+      learn.className = "learn";
+      learn.textContent = "Learned";
+      learn.setAttribute("aria-pressed", "false");
+      learn.setAttribute("aria-describedby", question.id);
+      meta.append(learn);
       return {
         el,
         index,
-        id: el.dataset.id,
+        id: el.id.slice(2),
         level: el.dataset.level,
-        levelName: el.querySelector(".badge").textContent,
-        levelClass: el.querySelector(".badge").className,
+        levelName: badge.textContent,
+        levelClass: badge.className,
+        number: el.querySelector(".number").textContent,
         categories: el.dataset.categories.split(" "),
-        toggle: el.querySelector(".toggle"),
-        learn: el.querySelector(".learn"),
+        head: el.querySelector(".card-head"),
+        meta,
+        toggle,
+        learn,
         question,
         answer,
         body,
-        snippet: el.querySelector(".snippet"),
+        snippet: null, // made the first time a search has one to show
         // Indexed before the copy buttons exist, so "copy" does not match every card.
         fields: {
           question: fold(question.textContent),
           answer: fold(answer ? answer.textContent : ""),
-          tags: fold(el.dataset.tags.replace(/-/g, " ") + " " + el.dataset.tags),
+          tags: fold(`${tags.replace(/-/g, " ")} ${tags}`),
           body: bodyFolded,
         },
         bodyText,
         // Where the folded text has another length, the snippet maps positions lazily.
         bodyFolded: bodyFolded.length === bodyText.length ? { folded: bodyFolded, map: null } : null,
         score: 0,
+        shown: true, // the opposite of el.hidden, kept here so a keystroke reads no DOM
+        at: index, // its place among the list's cards
+        dressed: null, // the query its snippet and marks were made for
+        ranges: [], // its marked words
+        fitted: 0, // the viewport width its formulas were fitted to
       };
     });
     const byElement = new Map(cards.map((card) => [card.el, card]));
@@ -231,12 +261,37 @@
     }
 
     /* ---- search and filters ---- */
+    /*
+     * A keystroke must stay well under a frame's budget on the whole bank, so it works on
+     * the index built above, in plain arrays, and touches the DOM only where something
+     * changes: cards whose visibility flips, the fewest moves to put the shown ones in rank
+     * order, counts whose number changes, and the snippet and marks of the cards a reader
+     * can see (the rest get theirs when they come near the screen).
+     */
+
+    const radios = {
+      level: Array.from(form.elements.level),
+      category: Array.from(form.elements.category),
+    };
+    const chipCounts = Array.from(form.querySelectorAll(".chip small"), (small) => ({
+      small,
+      name: small.parentElement.previousElementSibling.name,
+      value: small.dataset.count,
+    }));
+    const FIELDS = Object.keys(WEIGHTS);
+    const near = new Set(); // cards near the screen, as the IntersectionObserver below says
+    let query = { key: "", terms: [] };
+
+    function checked(name) {
+      const radio = radios[name].find((input) => input.checked);
+      return radio ? radio.value : "";
+    }
 
     function filters() {
       return {
         q: search.value.trim(),
-        level: form.elements.level.value,
-        category: form.elements.category.value,
+        level: checked("level"),
+        category: checked("category"),
         todo: todo.checked,
       };
     }
@@ -249,15 +304,9 @@
     function scoreOf(card, terms) {
       let score = 0;
       for (const term of terms) {
-        let best = 0;
-        for (const field of ["question", "answer", "tags", "body"]) {
-          if (card.fields[field].includes(term)) {
-            best = WEIGHTS[field];
-            break;
-          }
-        }
-        if (!best) return 0;
-        score += best;
+        const field = FIELDS.find((name) => card.fields[name].includes(term));
+        if (!field) return 0;
+        score += WEIGHTS[field];
       }
       return score || 1;
     }
@@ -270,43 +319,94 @@
       );
     }
 
+    function setText(el, text) {
+      if (el.textContent !== text) el.textContent = text;
+    }
+
     function refresh() {
       const f = filters();
       const terms = termsOf(f.q);
+      const key = terms.join(" ");
+      if (key !== query.key) {
+        query = { key, terms };
+        if (found) found.clear();
+      }
       const counts = { category: new Map(), level: new Map() };
+      const add = (map, value) => map.set(value, (map.get(value) || 0) + 1);
       const next = [];
       for (const card of cards) {
         card.score = terms.length ? scoreOf(card, terms) : 1;
-        if (!card.score) continue;
-        if (passes(card, f, "category")) {
-          counts.category.set("", (counts.category.get("") || 0) + 1);
-          for (const id of card.categories) counts.category.set(id, (counts.category.get(id) || 0) + 1);
+        let shown = false;
+        if (card.score) {
+          if (passes(card, f, "category")) {
+            add(counts.category, "");
+            for (const id of card.categories) add(counts.category, id);
+          }
+          if (passes(card, f, "level")) {
+            add(counts.level, "");
+            add(counts.level, card.level);
+          }
+          shown = passes(card, f);
         }
-        if (passes(card, f, "level")) {
-          counts.level.set("", (counts.level.get("") || 0) + 1);
-          counts.level.set(card.level, (counts.level.get(card.level) || 0) + 1);
+        if (shown) next.push(card);
+        if (card.shown !== shown) {
+          card.shown = shown;
+          card.el.hidden = !shown;
         }
-        if (passes(card, f)) next.push(card);
       }
       if (terms.length) next.sort((a, b) => b.score - a.score || a.index - b.index);
-      const shown = new Set(next);
-      for (const card of cards) card.el.hidden = !shown.has(card);
-      if (next.some((card, i) => order[i] !== card) || next.length !== order.length) {
-        list.prepend(...next.map((card) => card.el)); // hidden cards keep their place after the shown ones
-      }
+      arrange(next);
       order = next;
-      for (const [name, map] of Object.entries(counts)) {
-        for (const small of form.querySelectorAll(`input[name="${name}"] + span small`)) {
-          small.textContent = String(map.get(small.dataset.count) || 0);
-        }
-      }
+      for (const chip of chipCounts) setText(chip.small, String(counts[chip.name].get(chip.value) || 0));
       const active = (f.level ? 1 : 0) + (f.category ? 1 : 0) + (f.todo ? 1 : 0);
-      filtersCount.textContent = active ? `(${active})` : "";
-      count.textContent = `Showing ${next.length} of ${cards.length}`;
-      empty.hidden = next.length > 0;
-      mark(terms);
+      setText(filtersCount, active ? `(${active})` : "");
+      setText(count, `Showing ${next.length} of ${cards.length}`);
+      if (empty.hidden !== next.length > 0) empty.hidden = next.length > 0;
+      // The best matches land right under the search bar; those near the screen are seen too.
+      for (const card of next.slice(0, FIRST_DRESSED)) dress(card);
+      for (const card of near) dress(card);
       if (view === "practice") showPracticeStart();
       updateDueBadge();
+    }
+
+    /*
+     * The shown cards in rank order with the fewest DOM moves: the ones already in order
+     * (the longest increasing run of their places) stay, only the others move, each right
+     * before its successor. A moved card is re-styled whole; hidden cards never move.
+     */
+    function arrange(next) {
+      const stay = longestIncreasing(next.map((card) => card.at));
+      if (stay.size === next.length) return;
+      let before = empty; // the list ends with the "no match" note
+      for (let i = next.length - 1; i >= 0; i -= 1) {
+        if (!stay.has(i)) list.insertBefore(next[i].el, before);
+        before = next[i].el;
+      }
+      let at = 0;
+      for (const el of list.children) {
+        const card = byElement.get(el);
+        if (card) card.at = at++;
+      }
+    }
+
+    /* Indexes of one longest strictly increasing subsequence (patience sorting). */
+    function longestIncreasing(values) {
+      const tails = []; // tails[k]: where the smallest end of a run of length k + 1 is
+      const previous = new Array(values.length);
+      for (let i = 0; i < values.length; i += 1) {
+        let low = 0;
+        let high = tails.length;
+        while (low < high) {
+          const middle = (low + high) >> 1;
+          if (values[tails[middle]] < values[i]) low = middle + 1;
+          else high = middle;
+        }
+        previous[i] = low > 0 ? tails[low - 1] : -1;
+        tails[low] = i;
+      }
+      const indexes = new Set();
+      for (let i = tails.length ? tails[tails.length - 1] : -1; i !== -1; i = previous[i]) indexes.add(i);
+      return indexes;
     }
 
     function scopeText(f) {
@@ -318,12 +418,16 @@
     }
 
     function chipName(name, value) {
-      const input = form.querySelector(`input[name="${name}"][value="${CSS.escape(value)}"]`);
+      const input = radios[name].find((radio) => radio.value === value);
       return input ? input.nextElementSibling.firstChild.textContent.trim() : value;
     }
 
-    /* Matched words are marked with the CSS Custom Highlight API: no DOM is rewritten. */
-    const highlights = typeof Highlight === "function" && window.CSS && CSS.highlights;
+    /*
+     * Matched words are marked with the CSS Custom Highlight API: no DOM is rewritten. The
+     * ranges are static (text in a card never changes), so moving cards never updates them.
+     */
+    const found = typeof Highlight === "function" && window.CSS && CSS.highlights ? new Highlight() : null;
+    if (found) CSS.highlights.set("search", found);
     const textCache = new WeakMap();
 
     function textNodes(el) {
@@ -345,67 +449,65 @@
         for (const term of terms) {
           let at = folded.indexOf(term);
           while (at !== -1) {
-            const range = new Range();
-            range.setStart(node, map ? map[at] : at);
-            range.setEnd(node, (map ? map[at + term.length - 1] : at + term.length - 1) + 1);
-            ranges.push(range);
+            ranges.push(
+              new StaticRange({
+                startContainer: node,
+                startOffset: map ? map[at] : at,
+                endContainer: node,
+                endOffset: (map ? map[at + term.length - 1] : at + term.length - 1) + 1,
+              }),
+            );
             at = folded.indexOf(term, at + term.length);
           }
         }
       }
     }
 
-    function mark(terms) {
-      const ranges = [];
-      order.forEach((card, i) => {
-        const hiddenOnly =
-          terms.length > 0 &&
-          terms.every((t) => !card.fields.question.includes(t) && !card.fields.tags.includes(t));
-        const inAnswer = terms.some((t) => card.fields.answer.includes(t));
-        const inBody = terms.some((t) => card.fields.body.includes(t));
-        showSnippet(card, hiddenOnly ? terms : [], inAnswer, inBody);
-        if (!highlights || !terms.length || i >= MARKED_CARDS) return;
-        markIn(card.question, terms, ranges);
-        if (card.answer) markIn(card.answer, terms, ranges);
-        if (!card.snippet.hidden) markIn(card.snippet, terms, ranges);
-        if (card.el.classList.contains("open")) markIn(card.body, terms, ranges);
-      });
-      if (highlights) {
-        if (ranges.length) CSS.highlights.set("search", new Highlight(...ranges));
-        else CSS.highlights.delete("search");
-      }
+    /* A card's snippet and marked words, made for the current query once it can be seen. */
+    function dress(card) {
+      if (!card.shown || card.dressed === query.key) return;
+      card.dressed = query.key;
+      const terms = query.terms;
+      if (found) for (const range of card.ranges) found.delete(range);
+      card.ranges = [];
+      showSnippet(card, terms);
+      if (!found || !terms.length) return;
+      markIn(card.question, terms, card.ranges);
+      if (card.answer) markIn(card.answer, terms, card.ranges);
+      if (card.snippet && !card.snippet.hidden) markIn(card.snippet, terms, card.ranges);
+      if (card.el.classList.contains("open")) markIn(card.body, terms, card.ranges);
+      for (const range of card.ranges) found.add(range);
     }
 
     /* A match only in what a closed card hides says where it is, in one line. */
-    function showSnippet(card, terms, inAnswer, inBody) {
-      const snippet = card.snippet;
-      if (!terms.length || card.el.classList.contains("open")) {
-        if (!snippet.hidden) {
-          snippet.hidden = true;
-          snippet.textContent = "";
-          textCache.delete(snippet);
-        }
-        return;
-      }
-      let text;
-      if (inBody) {
+    function snippetText(card, terms) {
+      const { fields } = card;
+      if (!terms.length || card.el.classList.contains("open")) return "";
+      if (terms.some((t) => fields.question.includes(t) || fields.tags.includes(t))) return "";
+      const term = terms.find((t) => fields.body.includes(t));
+      if (term) {
         if (card.bodyFolded === null) card.bodyFolded = foldMapped(card.bodyText);
-        const term = terms.find((t) => card.bodyFolded.folded.includes(t));
-        const found = card.bodyFolded.folded.indexOf(term);
-        const at = card.bodyFolded.map ? card.bodyFolded.map[found] : found;
+        const hit = card.bodyFolded.folded.indexOf(term);
+        const at = card.bodyFolded.map ? card.bodyFolded.map[hit] : hit;
         const from = Math.max(0, at - 40);
-        text = `${from ? "…" : ""}${card.bodyText.slice(from, at + 80).trim()}…`;
-        text = `In the explanation: ${text}`;
-      } else if (inAnswer) {
-        text = "Matches the short answer";
-      } else {
-        text = "";
+        return `In the explanation: ${from ? "…" : ""}${card.bodyText.slice(from, at + 80).trim()}…`;
       }
-      if (snippet.textContent !== text) {
-        snippet.textContent = text;
-        textCache.delete(snippet);
+      return terms.some((t) => fields.answer.includes(t)) ? "Matches the short answer" : "";
+    }
+
+    function showSnippet(card, terms) {
+      const text = snippetText(card, terms);
+      if (!text && !card.snippet) return;
+      if (!card.snippet) {
+        card.snippet = document.createElement("p");
+        card.snippet.className = "snippet";
+        card.meta.after(card.snippet);
       }
-      snippet.hidden = !text;
+      if (card.snippet.textContent !== text) {
+        card.snippet.textContent = text;
+        textCache.delete(card.snippet);
+      }
+      if (card.snippet.hidden !== !text) card.snippet.hidden = !text;
     }
 
     function showLearned() {
@@ -421,7 +523,21 @@
     }
 
     /* The hash holds only what differs from "everything", so a plain link stays plain. */
+    /*
+     * history.replaceState costs Chromium ~16 ms on this page (it saves the state of every
+     * form control), a third of a keystroke's budget: while someone types, the address
+     * follows once the typing pauses, or when the page is left.
+     */
+    let hashTimer = 0;
+
+    function writeHashSoon() {
+      clearTimeout(hashTimer);
+      hashTimer = setTimeout(writeHash, 400);
+    }
+
     function writeHash() {
+      clearTimeout(hashTimer);
+      hashTimer = 0;
       const { q, level, category, todo: onlyTodo } = filters();
       const params = new URLSearchParams();
       if (q) params.set("q", q);
@@ -486,16 +602,57 @@
 
     /* ---- cards ---- */
 
+    /*
+     * Code arrives as plain text with its colours as runs in data-c ("4k 1 6nf": 4
+     * characters of class k, 1 without a class, 6 of class nf, the rest without), so the
+     * page carries no span per token; the spans are made when they are first seen.
+     */
+    function colourCode(scope) {
+      for (const code of scope.querySelectorAll("code[data-c]")) {
+        const text = code.textContent;
+        const pieces = [];
+        let at = 0;
+        for (const run of code.dataset.c.split(" ")) {
+          const length = parseInt(run, 10);
+          const name = run.slice(String(length).length).replace(/\./g, " ");
+          const piece = text.slice(at, at + length);
+          at += length;
+          if (!name) {
+            pieces.push(piece);
+            continue;
+          }
+          const span = document.createElement("span");
+          span.className = name;
+          span.textContent = piece;
+          pieces.push(span);
+        }
+        pieces.push(text.slice(at));
+        code.replaceChildren(...pieces);
+        code.removeAttribute("data-c");
+      }
+    }
+
+    /* A related question's link names the question ("12. What is ..."), once it is seen. */
+    function nameRelated(scope) {
+      for (const link of scope.querySelectorAll(".related a:not(.named)")) {
+        const target = byId.get(decodeURIComponent(link.hash.slice(3)));
+        if (!target) continue;
+        link.replaceChildren(`${target.number}. `, ...Array.from(target.toggle.childNodes, (node) => node.cloneNode(true)));
+        link.classList.add("named");
+      }
+    }
+
     function setOpen(card, open) {
+      if (open) {
+        colourCode(card.body);
+        nameRelated(card.body);
+      }
       card.el.classList.toggle("open", open);
       card.toggle.setAttribute("aria-expanded", String(open));
       card.body.hidden = !open;
-      if (open) {
-        if (!card.snippet.hidden) showSnippet(card, [], false, false);
-        requestAnimationFrame(() => fit(card.el));
-        const terms = termsOf(search.value);
-        if (terms.length) mark(terms);
-      }
+      card.dressed = null; // an open card has no snippet, and its explanation is marked too
+      dress(card);
+      if (open) requestAnimationFrame(() => fit(card.el));
     }
 
     /* A card that the "not yet learned" filter just hid must not take the focus with it. */
@@ -543,24 +700,34 @@
      * can scroll it too.
      */
     function fit(scope) {
-      for (const span of scope.querySelectorAll(".math-inline")) {
-        span.style.fontSize = "";
-        span.classList.remove("too-wide");
-        const line = span.parentElement.closest("p, li, h2, h3, div, td, th");
+      for (const math of scope.querySelectorAll('math:not([display="block"])')) {
+        // What must stay on one line: the formula with the punctuation glued to it.
+        let unit = math.closest(".math-glue") || math.closest(".math-inline") || math;
+        math.style.fontSize = "";
+        unit.classList.remove("too-wide");
+        const line = unit.parentElement.closest("p, li, h2, h3, div, td, th");
         if (!line) continue;
         const room = line.clientWidth;
-        const width = span.getBoundingClientRect().width;
+        const width = unit.getBoundingClientRect().width;
         if (room > 0 && width > room) {
+          if (unit === math) {
+            // A formula alone ships without a span (nothing breaks inside it); it gets one
+            // here, the box that scrolls if scaling is not enough.
+            unit = document.createElement("span");
+            unit.className = "math-inline";
+            math.replaceWith(unit);
+            unit.append(math);
+          }
           // Spacing does not scale quite like the glyphs: shrink until it fits.
           let scale = Math.floor((room / width) * 100) / 100;
           while (scale >= 0.6) {
-            span.style.fontSize = `${scale}em`;
-            if (span.getBoundingClientRect().width <= room) break;
+            math.style.fontSize = `${scale}em`;
+            if (unit.getBoundingClientRect().width <= room) break;
             scale -= 0.03;
           }
           if (scale < 0.6) {
-            span.style.fontSize = "";
-            span.classList.add("too-wide");
+            math.style.fontSize = "";
+            unit.classList.add("too-wide");
           }
         }
       }
@@ -576,18 +743,35 @@
       }
     }
 
+    /* A card coming near the screen gets its search dress, and its formulas fitted once. */
     const seen = new IntersectionObserver(
       (entries) => {
         for (const entry of entries) {
-          if (entry.isIntersecting) {
-            fit(entry.target.querySelector(".card-head"));
-            const answer = entry.target.querySelector(".answer");
-            if (answer) fit(answer);
+          const card = byElement.get(entry.target);
+          if (!entry.isIntersecting) {
+            near.delete(card);
+            continue;
+          }
+          near.add(card);
+          dress(card);
+          if (card.fitted !== window.innerWidth) {
+            card.fitted = window.innerWidth;
+            fit(card.head);
+            if (card.answer) fit(card.answer);
           }
         }
       },
-      { rootMargin: "200px" },
+      { rootMargin: "400px" },
     );
+
+    /* After a resize or "Show answers": fit the cards near the screen now, the rest later. */
+    function refit() {
+      for (const card of cards) card.fitted = 0;
+      for (const card of near) {
+        card.fitted = window.innerWidth;
+        fit(card.el);
+      }
+    }
 
     async function copyCode(button) {
       const code = button.parentElement.querySelector("pre").textContent;
@@ -698,8 +882,9 @@
     function updateDueBadge() {
       const until = endOfToday();
       const due = cards.filter((card) => isDue(card, until)).length;
-      dueBadge.textContent = due ? String(due) : "";
-      dueBadge.title = due ? `${due} due today` : "";
+      setText(dueBadge, due ? String(due) : "");
+      const title = due ? `${due} due today` : "";
+      if (dueBadge.title !== title) dueBadge.title = title;
     }
 
     function beginRound() {
@@ -763,6 +948,8 @@
     function revealAnswer() {
       if (!round || !round.card || !practiceAnswer.hidden) return;
       const card = round.card;
+      colourCode(card.body);
+      nameRelated(card.body);
       cloneInto(document.getElementById("practice-answer-text"), card.answer);
       cloneInto(practiceBody, card.body);
       const at = now();
@@ -937,8 +1124,12 @@
     form.addEventListener("input", (event) => {
       if (event.target === importFile) return;
       refresh();
-      writeHash();
-      if (event.target === search) bringResultsUp();
+      if (event.target === search) {
+        writeHashSoon();
+        bringResultsUp();
+      } else {
+        writeHash();
+      }
     });
     search.addEventListener("keydown", (event) => {
       if (event.key === "Escape" && search.value) {
@@ -965,6 +1156,11 @@
       }
     });
     window.addEventListener("hashchange", readHash);
+    window.addEventListener("beforeprint", () => {
+      colourCode(list);
+      nameRelated(list);
+    });
+    window.addEventListener("pagehide", () => hashTimer && writeHash());
     document.addEventListener("keydown", (event) => {
       if (event.ctrlKey || event.metaKey || event.altKey) return;
       if (keysDialog.open) return;
@@ -1033,6 +1229,7 @@
       if (store.get(ANSWERS_KEY) === "shown") store.remove(ANSWERS_KEY);
       else store.set(ANSWERS_KEY, "shown");
       applyAnswers();
+      refit();
     });
     document.getElementById("keys").addEventListener("click", () => keysDialog.showModal());
     document.getElementById("keys-close").addEventListener("click", () => keysDialog.close());
@@ -1061,7 +1258,7 @@
     window.addEventListener("resize", () => {
       cancelAnimationFrame(resized);
       resized = requestAnimationFrame(() => {
-        for (const card of order.slice(0, 40)) fit(card.el);
+        refit();
       });
     });
     /* Another tab of the same page marked or practised something: show it here too. */

@@ -7,6 +7,12 @@ browser build, ``assets/vendor/ts-fsrs/``), images as ``data:`` URIs and math as
 which current browsers draw natively. The questions are placed as ready HTML cards, so the page is readable
 (fully expanded) even with scripts off, and prints without any script.
 
+The file must stay small (the real bank's page is budgeted at 3 MB), so the page's markup is
+compacted where that changes nothing that is drawn (``html_compact``), code colours travel as
+compact runs that the script turns into spans when a card is opened, and what only the
+script uses (the "Learned" buttons, the ids that tie a card's parts together, a related
+question's title) is added by the script instead of shipped.
+
 A Content-Security-Policy admits only this build's stylesheet and scripts by their hashes and
 allows no fetch at all: even if something slipped past the sanitiser, no injected script runs
 and the page cannot reach the network.
@@ -28,6 +34,12 @@ from markupsafe import Markup
 
 from deckbuilder import __version__
 from deckbuilder.build_context import Artifact, BuildContext, Staging
+from deckbuilder.exporters.html_compact import (
+    compact_code,
+    compact_markup,
+    compact_mathml,
+    defer_code_colours,
+)
 from deckbuilder.model import Bank, RenderedBank, RenderedQuestion
 from deckbuilder.render import (
     embed_media,
@@ -43,6 +55,7 @@ from deckbuilder.texsupport import declare_operators
 #: Pygments styles for code in the light and the dark theme.
 LIGHT_CODE_STYLE = "default"
 DARK_CODE_STYLE = "github-dark"
+CODE_STYLES = (LIGHT_CODE_STYLE, DARK_CODE_STYLE)
 
 #: The MathML attributes latex2mathml emits that only shape the rendering. Anything else it
 #: copies from the TeX (``\href`` -> ``href``, ``\style`` -> ``style``) could navigate or
@@ -68,11 +81,15 @@ NEW_PER_ROUND = 20
 
 #: Inline math and the punctuation right after it (or an opening bracket right before it)
 #: go into one unbreakable span, so a line never starts with the comma after a formula.
+#: (Inline math has no ``display``: see :func:`compact_mathml`.)
 _INLINE_MATH = re.compile(
-    r"""([(\[\u201c\u2018"']?)(<math\b[^>]*display="inline"[^>]*>.*?</math>)"""
+    r"""([(\[\u201c\u2018"']?)(<math\b(?![^>]*display="block")[^>]*>.*?</math>)"""
     r"""([.,;:!?)\]\u201d\u2019"'\u2026]*)""",
     re.S,
 )
+#: The render stage's own glue (formula and the punctuation after it, ``white-space: nowrap``).
+_GLUE = '<span class="math-glue">'
+
 #: A header cell with nothing in it names nothing for a screen reader: it is a data cell.
 _EMPTY_HEADER = re.compile(r"<th( [^>]*)?>\s*</th>")
 _SOURCE_MAP = re.compile(r"^//# sourceMappingURL=.*$", re.M)
@@ -97,11 +114,12 @@ class Card:
 
 @dataclass(frozen=True)
 class PageLink:
-    """Another card of the page: its id (the anchor is ``q-<id>``), number and question."""
+    """Another card of the page: its id (the anchor is ``q-<id>``) and number. The page's
+    script writes the card's question into the link when it is seen: the page carries each
+    question once."""
 
     id: str
     number: int
-    question_html: Markup
 
 
 @dataclass(frozen=True)
@@ -134,7 +152,7 @@ def render_page(rendered: RenderedBank, context: BuildContext) -> str:
     levels = Counter(q.source.level for q in rendered.questions)
     categories = Counter(c for q in rendered.questions for c in q.source.categories)
     built = datetime.fromtimestamp(context.source_date_epoch, tz=timezone.utc)
-    return (
+    page = (
         template_environment()
         .get_template("html/page.html.j2")
         .render(
@@ -151,6 +169,7 @@ def render_page(rendered: RenderedBank, context: BuildContext) -> str:
             version=__version__,
         )
     )
+    return compact_markup(page)
 
 
 def card(question: RenderedQuestion, bank: Bank, linked: dict[str, RenderedQuestion]) -> Card:
@@ -163,15 +182,11 @@ def card(question: RenderedQuestion, bank: Bank, linked: dict[str, RenderedQuest
     source = question.source
 
     def finish(fragment: str) -> Markup:
+        fragment = defer_code_colours(compact_code(fragment, CODE_STYLES))
         return Markup(page_fragment(embed_media(replace_math(fragment, mathml), images)))
 
     def link(question_id: str) -> PageLink:
-        target = linked[question_id]
-        return PageLink(
-            question_id,
-            target.source.number,
-            Markup(page_fragment(replace_math(resanitised(target).question_html, mathml))),
-        )
+        return PageLink(question_id, linked[question_id].source.number)
 
     related = tuple(link(i) for i in source.related if i in linked)
     return Card(
@@ -180,7 +195,11 @@ def card(question: RenderedQuestion, bank: Bank, linked: dict[str, RenderedQuest
         question_html=finish(question.question_html),
         answer_html=finish(question.answer_html),
         explanation_html=finish(question.explanation_html),
-        code_html=Markup(question.code_html) if question.code_html is not None else None,
+        code_html=(
+            Markup(defer_code_colours(compact_code(question.code_html, CODE_STYLES)))
+            if question.code_html is not None
+            else None
+        ),
         follow_ups=tuple(
             PageFollowUp(
                 finish(item.question_html),
@@ -215,6 +234,7 @@ def mathml(kind: str, tex: str) -> str:
     # The HTML parser puts <math> in the MathML namespace by itself: xmlns on each of the
     # bank's ~3,000 formulas would only add 130 KB to the page.
     root.attrib.pop("xmlns", None)
+    compact_mathml(root)
     markup = ElementTree.tostring(root, encoding="unicode")
     # A wide display formula scrolls inside its own box instead of widening a phone's page.
     return f'<div class="math-display">{markup}</div>' if kind == "display" else markup
@@ -223,15 +243,21 @@ def mathml(kind: str, tex: str) -> str:
 def page_fragment(fragment: str) -> str:
     """Finish a fragment's layout for screens of any width.
 
-    Inline math is glued to the punctuation around it (``<span class="math-inline">``; the
-    page's script scales a formula that is still wider than a phone). Tables scroll inside
-    their own box (``<div class="table-scroll">``), and an empty header cell becomes a data
-    cell.
+    Inline math is glued to the punctuation around it (``<span class="math-inline">``), where
+    there is some and the render stage has not glued it already (a formula alone needs no
+    span: nothing breaks inside it). The page's script scales a formula that is still wider
+    than a phone. Tables scroll inside their own box (``<div class="table-scroll">``), and an
+    empty header cell becomes a data cell.
     """
-    fragment = _INLINE_MATH.sub(
-        lambda m: f'<span class="math-inline">{m.group(1)}{m.group(2)}{m.group(3)}</span>',
-        fragment,
-    )
+
+    def glue(m: re.Match[str]) -> str:
+        before, formula, after = m.groups()
+        glued = fragment.endswith(_GLUE, 0, m.start())
+        if not before and (not after or glued):
+            return formula + after
+        return f'<span class="math-inline">{before}{formula}{after}</span>'
+
+    fragment = _INLINE_MATH.sub(glue, fragment)
     fragment = _EMPTY_HEADER.sub(lambda m: f"<td{m.group(1) or ''}></td>", fragment)
     return fragment.replace("<table", '<div class="table-scroll"><table').replace(
         "</table>", "</table></div>"
