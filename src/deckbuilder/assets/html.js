@@ -22,8 +22,9 @@
   const PROGRESS_VERSION = 2;
   /* Search weights: a word in the question counts most, then answer, tags, the rest. */
   const WEIGHTS = { question: 8, answer: 4, tags: 2, body: 1 };
-  /* A card graded in a round comes back in the same round when due within the day. */
-  const FIRST_DRESSED = 12; // after a search, the best matches marked at once: over a screen
+  /* After a search, the best matches get their marks at once (a screen full); the rest
+     as they come near the screen. */
+  const FIRST_DRESSED = 8;
   const GRADES = ["", "Again", "Hard", "Good", "Easy"];
 
   const root = document.documentElement;
@@ -304,9 +305,15 @@
     function scoreOf(card, terms) {
       let score = 0;
       for (const term of terms) {
-        const field = FIELDS.find((name) => card.fields[name].includes(term));
-        if (!field) return 0;
-        score += WEIGHTS[field];
+        let best = 0;
+        for (const field of FIELDS) {
+          if (card.fields[field].includes(term)) {
+            best = WEIGHTS[field];
+            break;
+          }
+        }
+        if (!best) return 0;
+        score += best;
       }
       return score || 1;
     }
@@ -703,8 +710,10 @@
       for (const math of scope.querySelectorAll('math:not([display="block"])')) {
         // What must stay on one line: the formula with the punctuation glued to it.
         let unit = math.closest(".math-glue") || math.closest(".math-inline") || math;
-        math.style.fontSize = "";
-        unit.classList.remove("too-wide");
+        // Only what an earlier fit changed is undone: a write before each read would make
+        // the browser lay the page out again for every formula.
+        if (math.style.fontSize) math.style.fontSize = "";
+        if (unit.classList.contains("too-wide")) unit.classList.remove("too-wide");
         const line = unit.parentElement.closest("p, li, h2, h3, div, td, th");
         if (!line) continue;
         const room = line.clientWidth;
@@ -757,11 +766,12 @@
           if (card.fitted !== window.innerWidth) {
             card.fitted = window.innerWidth;
             fit(card.head);
-            if (card.answer) fit(card.answer);
+            // A closed card's answer is not drawn unless "Show answers" is on (which refits).
+            if (card.answer && root.classList.contains("answers-shown")) fit(card.answer);
           }
         }
       },
-      { rootMargin: "400px" },
+      { rootMargin: "200px" },
     );
 
     /* After a resize or "Show answers": fit the cards near the screen now, the rest later. */
